@@ -1,0 +1,104 @@
+"""API plumbing shared by every endpoint: the single error shape and the JSON 404 for unknown paths."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.errors import PortalError
+
+logger = logging.getLogger("portal.api")
+
+# DRF's own exceptions, mapped to the stable codes of the contract.
+_DRF_CODES: dict[type[exceptions.APIException], str] = {
+    exceptions.ParseError: "invalid_request",
+    exceptions.ValidationError: "invalid_request",
+    exceptions.NotAuthenticated: "token_missing",
+    exceptions.AuthenticationFailed: "token_invalid",
+    exceptions.PermissionDenied: "forbidden",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "rate_limited",
+}
+
+
+def error_body(request: Any, code: str, message: str, field: str | None = None, **extra: Any) -> dict:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    error.update(extra)
+    error["requestId"] = getattr(request, "request_id", None)
+    return {"error": error}
+
+
+def _first_validation_error(detail: Any, path: str = "") -> tuple[str | None, str]:
+    """The first (field, message) of a DRF ValidationError's nested detail."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = key if key != "non_field_errors" else ""
+            field, message = _first_validation_error(value, f"{path}.{name}" if path and name else name or path)
+            return field, message
+    if isinstance(detail, list) and detail:
+        return _first_validation_error(detail[0], path)
+    return (path or None), str(detail)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    request = context.get("request")
+    headers: dict[str, str] = {}
+    if isinstance(exc, PortalError):
+        body = error_body(request, exc.code, exc.message, exc.field, **exc.extra)
+        return Response(body, status=exc.status, headers=exc.headers)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.APIException):
+        code = getattr(exc, "portal_code", None) or next(
+            (c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error"
+        )
+        field = None
+        if isinstance(exc, exceptions.ValidationError):
+            field, message = _first_validation_error(exc.detail)
+        else:
+            message = str(exc.detail)
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None) is not None:
+            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        return Response(error_body(request, code, message, field), status=exc.status_code, headers=headers)
+    # Anything else is our bug: log it with its traceback, and tell the client only the request id.
+    logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+    return Response(
+        error_body(request, "internal_error", "An unexpected error occurred; quote the request id to an administrator."),
+        status=500,
+    )
+
+
+class UnknownEndpoint(APIView):
+    """Every path under /api/ that no endpoint claims: a JSON 404 in the shared shape."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    schema = None
+
+    def initial(self, request, *args, **kwargs):
+        raise exceptions.NotFound(f"No endpoint at {request.path}.")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    """handler500: JSON for the API, Django's page elsewhere (e.g. a crash in middleware)."""
+    from django.views.defaults import server_error as html_server_error
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body(request, "internal_error", "An unexpected error occurred; quote the request id to an administrator."),
+            status=500,
+        )
+    return html_server_error(request)

@@ -1,0 +1,36 @@
+"""Suite-wide fixtures and the rules for tests that need PostgreSQL or a browser."""
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _database_vendor() -> str:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    return "postgresql" if "postgresql" in engine else "sqlite"
+
+
+def _browser_missing_reason() -> str | None:
+    if not shutil.which(CHROMIUM):
+        return f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium; .ci/run installs it)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "needs the playwright package (make test installs requirements-dev.txt)"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    vendor = _database_vendor()
+    browser_reason = _browser_missing_reason()
+    for item in items:
+        if "postgres" in item.keywords and vendor != "postgresql":
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://... (.ci/run does)"))
+        # In CI a missing browser is a broken set-up, not a reason to skip: the tests run and fail.
+        if "browser" in item.keywords and browser_reason and os.environ.get("CI") != "true":
+            item.add_marker(pytest.mark.skip(reason=browser_reason))

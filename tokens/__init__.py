@@ -1,0 +1,1 @@
+"""Confluence instances, their licenses, and the API tokens issued to clients."""
