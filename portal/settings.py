@@ -180,6 +180,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Encrypts the Confluence API tokens stored in the database (see portal/crypto.py).
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+
 PORTAL_NAME = env.str("PORTAL_NAME", default="Markdown → Confluence portal")
 
 # --- Logging ------------------------------------------------------------------------------------
