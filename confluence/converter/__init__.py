@@ -1,0 +1,10 @@
+"""Markdown to Confluence storage format.
+
+``convert()`` is the one entry point: it takes the Markdown people write (GitHub habits
+included) and returns storage-format XHTML that is well-formed for any input, plus the front
+matter and the attachments the page refers to. It is pure and safe to call from many threads.
+"""
+
+from .core import Converted, convert
+
+__all__ = ["Converted", "convert"]

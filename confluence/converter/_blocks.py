@@ -1,0 +1,305 @@
+"""Line-level rewriting done before Python-Markdown parses blocks, and the block processors
+that turn our placeholders into storage-format elements."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+
+from markdown.blockparser import BlockParser
+from markdown.blockprocessors import BlockProcessor
+
+from ._html import sanitize_html_into, strip_tags
+from ._macros import code_macro, macro
+from ._state import ConversionState
+
+STX, ETX = "\x02", "\x03"
+# Our placeholder lines are surrounded by blank lines, which Python-Markdown may leave at the
+# edges of a block; hence the \s* around them.
+FENCE_PLACEHOLDER = re.compile(r"^\s*\x02fence:(\d+)\x03\s*$")
+DETAILS_OPEN = re.compile(r"^\s*\x02details:(\d+)\x03\s*$")
+_DETAILS_CLOSE = re.compile(r"^\s*\x02/details\x03\s*$")
+
+# ---------------------------------------------------------------------------------------------
+# Fenced code. Python-Markdown's fenced_code only sees fences in column 0, so fences inside list
+# items and blockquotes (which GitHub renders) would become paragraphs. We lift every fence out
+# first — before tabs are expanded, so code keeps its tabs — and leave a placeholder line at the
+# fence's indentation, which lands in the right container when the blocks are parsed.
+
+_FENCE_OPEN = re.compile(r"^((?:[ ]{0,3}>[ ]?)*)([ ]*)(`{3,}|~{3,})(.*)$")
+
+
+def extract_fences(text: str, state: ConversionState) -> str:
+    if "```" not in text and "~~~" not in text:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    count = len(lines)
+    index = 0
+    while index < count:
+        line = lines[index]
+        opening = _FENCE_OPEN.match(line) if ("`" in line or "~" in line) else None
+        if opening is None or (opening.group(3)[0] == "`" and "`" in opening.group(4)):
+            out.append(line)
+            index += 1
+            continue
+        quote, indent, fence, info = opening.groups()
+        width = len(indent)
+        body: list[str] = []
+        index += 1
+        while index < count:
+            candidate = lines[index]
+            if quote:
+                # Inside a blockquote the code ends with the quote.
+                stripped_quote = candidate.lstrip(" ")
+                if not stripped_quote.startswith(">"):
+                    break
+                candidate = _strip_quote(candidate, quote.count(">"))
+            content = candidate.lstrip(" ")
+            leading = len(candidate) - len(content)
+            if (
+                content.startswith(fence)
+                and not content.rstrip().strip(fence[0])
+                and leading <= width + 3
+            ):
+                index += 1
+                break
+            body.append(candidate[min(width, leading) :])
+            index += 1
+        state.fences.append((info.strip(), "\n".join(body)))
+        blank = quote.rstrip()
+        out.extend(
+            (blank, f"{quote}{indent}{STX}fence:{len(state.fences) - 1}{ETX}", blank)
+        )
+    return "\n".join(out)
+
+
+def _strip_quote(line: str, levels: int) -> str:
+    for _ in range(levels):
+        stripped = line.lstrip(" ")
+        if not stripped.startswith(">"):
+            break
+        line = stripped[1:]
+        if line.startswith(" "):
+            line = line[1:]
+    return line
+
+
+# ---------------------------------------------------------------------------------------------
+# <details> blocks. GitHub renders the Markdown between <details><summary>…</summary> and
+# </details> when they sit on their own lines, so those lines become markers that the
+# DetailsProcessor turns into an expand macro around the parsed content.
+
+_DETAILS_LINE = re.compile(
+    r"^([ ]*)<details(?:\s[^>]*)?>\s*(?:<summary(?:\s[^>]*)?>(.*?)</summary>)?\s*$", re.I
+)
+_SUMMARY_LINE = re.compile(r"^[ ]*<summary(?:\s[^>]*)?>(.*?)</summary>\s*$", re.I)
+_DETAILS_END = re.compile(r"^([ ]*)</details>\s*$", re.I)
+
+
+def mark_details(lines: list[str], state: ConversionState) -> list[str]:
+    out: list[str] = []
+    awaiting_summary = -1
+    for line in lines:
+        if "<" not in line:
+            if line.strip():
+                awaiting_summary = -1
+            out.append(line)
+            continue
+        opening = _DETAILS_LINE.match(line)
+        if opening is not None:
+            state.details_titles.append(_summary_text(opening.group(2) or ""))
+            number = len(state.details_titles) - 1
+            awaiting_summary = -1 if opening.group(2) is not None else number
+            out.extend(("", f"{opening.group(1)}{STX}details:{number}{ETX}", ""))
+            continue
+        summary = _SUMMARY_LINE.match(line) if awaiting_summary >= 0 else None
+        if summary is not None:
+            state.details_titles[awaiting_summary] = _summary_text(summary.group(1))
+            awaiting_summary = -1
+            continue
+        closing = _DETAILS_END.match(line)
+        if closing is not None:
+            out.extend(("", f"{closing.group(1)}{STX}/details{ETX}", ""))
+            awaiting_summary = -1
+            continue
+        awaiting_summary = -1
+        out.append(line)
+    return out
+
+
+def _summary_text(raw: str) -> str:
+    return " ".join(strip_tags(raw).split())
+
+
+# ---------------------------------------------------------------------------------------------
+# List indentation. GitHub nests a list item under another when it is indented to the parent's
+# content column (2 spaces after "- ", 3 after "1. "); Python-Markdown needs multiples of 4.
+# We follow CommonMark's rule with a stack of open items and re-indent every line inside a list
+# to 4 spaces per level, keeping any extra indentation (an indented code block in an item).
+
+_LIST_ITEM = re.compile(r"^( *)([-*+]|\d{1,9}[.)])( +|$)")
+MAX_LIST_DEPTH = 24
+
+
+def normalise_lists(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    # Each open item: (marker column, content column).
+    stack: list[tuple[int, int]] = []
+    previous_blank = True
+    previous_in_paragraph = False
+    for line in lines:
+        if not line or line.isspace():
+            out.append("")
+            previous_blank = True
+            continue
+        content = line.lstrip(" ")
+        column = len(line) - len(content)
+        item = _LIST_ITEM.match(line) if column < (stack[-1][1] + 4 if stack else 4) else None
+        if item is not None and _is_thematic_break(content):
+            item = None
+        if item is not None:
+            marker = item.group(2)
+            if not stack and previous_in_paragraph and not previous_blank:
+                # GitHub lets a bullet list (or one starting at 1) interrupt a paragraph;
+                # Python-Markdown wants a blank line first.
+                if marker[0].isdigit() and int(marker[:-1]) != 1:
+                    out.append(line)
+                    previous_blank = False
+                    continue
+                out.append("")
+            while stack and column < stack[-1][1]:
+                stack.pop()
+            spaces = item.group(3)
+            # CommonMark: five or more spaces after the marker mean indented code, so the
+            # content column is one past the marker.
+            gap = len(spaces) if 0 < len(spaces) <= 4 else 1
+            if len(stack) < MAX_LIST_DEPTH:
+                stack.append((column, column + len(marker) + gap))
+            else:
+                stack[-1] = (column, column + len(marker) + gap)
+            if marker[-1] == ")":
+                # Python-Markdown only knows "1." ordered markers.
+                marker = marker[:-1] + "."
+            depth = len(stack) - 1
+            out.append(" " * (4 * depth) + marker + " " + line[item.end() :])
+            previous_blank = False
+            previous_in_paragraph = True
+            continue
+        if stack and previous_blank:
+            while stack and column < stack[-1][1]:
+                stack.pop()
+        if stack and column >= stack[-1][1]:
+            extra = column - stack[-1][1]
+            out.append(" " * (4 * len(stack) + extra) + content)
+        else:
+            # Outside any list, or a lazy continuation line of the item's paragraph.
+            out.append(line)
+        previous_in_paragraph = not (content.startswith("#") or content.startswith(STX))
+        previous_blank = False
+    return out
+
+
+_THEMATIC_BREAK = re.compile(r"^(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$")
+
+
+def _is_thematic_break(content: str) -> bool:
+    return _THEMATIC_BREAK.match(content) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Block processors.
+
+
+class FenceProcessor(BlockProcessor):
+    def __init__(self, parser: BlockParser, state: ConversionState) -> None:
+        super().__init__(parser)
+        self.state = state
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        return STX in block and FENCE_PLACEHOLDER.match(block) is not None
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        match = FENCE_PLACEHOLDER.match(blocks.pop(0))
+        assert match is not None
+        info, code = self.state.fences[int(match.group(1))]
+        parent.append(code_macro(code, info))
+
+
+class DetailsProcessor(BlockProcessor):
+    def __init__(self, parser: BlockParser, state: ConversionState) -> None:
+        super().__init__(parser)
+        self.state = state
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        if STX not in block:
+            return False
+        return DETAILS_OPEN.match(block) is not None or _DETAILS_CLOSE.match(block) is not None
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        opening = DETAILS_OPEN.match(blocks.pop(0))
+        if opening is None:
+            # A closing marker without its opening one (it ended up in another container).
+            return
+        title = self.state.details_titles[int(opening.group(1))]
+        inner: list[str] = []
+        nesting = 0
+        while blocks:
+            block = blocks.pop(0)
+            if _DETAILS_CLOSE.match(block):
+                if nesting == 0:
+                    break
+                nesting -= 1
+            elif DETAILS_OPEN.match(block):
+                nesting += 1
+            inner.append(block)
+        element, body = macro("expand", {"title": title} if title else None, rich_body=True)
+        parent.append(element)
+        assert body is not None
+        self.parser.parseBlocks(body, inner)
+
+
+class TocProcessor(BlockProcessor):
+    _MARKER = re.compile(r"^ {0,3}(?:\[TOC\]|\[\[_TOC_\]\])[ \t]*$", re.IGNORECASE)
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        return block[:12].lstrip(" ")[:1] == "[" and self._MARKER.match(block) is not None
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        blocks.pop(0)
+        parent.append(macro("toc")[0])
+
+
+class HtmlBlockProcessor(BlockProcessor):
+    """A block that starts with a block-level HTML tag (CommonMark's HTML block kinds 1, 2 and
+    6) is sanitised through the allow-list instead of being passed through."""
+
+    _START = re.compile(
+        r"^ {0,3}<(?:!--|/?(address|article|aside|blockquote|center|dd|div|dl|dt|figcaption|"
+        r"figure|footer|h[1-6]|header|hr|li|main|nav|ol|p|pre|section|table|caption|colgroup|"
+        r"col|tbody|thead|tfoot|tr|td|th|ul|script|style|iframe|textarea|object|embed|form|"
+        r"noscript|template|details|summary|img|picture|source|video|audio|ac:[\w-]+|"
+        r"ri:[\w-]+)(?=[\s/>]|$))",
+        re.IGNORECASE,
+    )
+    # Kinds whose content runs past blank lines up to the closing tag.
+    _RUN_TO_END = {"!--": "-->", "script": "</script>", "style": "</style>", "pre": "</pre>",
+                   "textarea": "</textarea>"}
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        return block[:4].lstrip(" ")[:1] == "<" and self._START.match(block) is not None
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        block = blocks.pop(0)
+        match = self._START.match(block)
+        assert match is not None
+        kind = "!--" if match.group(1) is None else match.group(1).lower()
+        end = self._RUN_TO_END.get(kind)
+        if end is not None and end not in block.lower():
+            # Gather the following blocks until the end marker, if there is one at all.
+            for position, later in enumerate(blocks):
+                if end in later.lower():
+                    block = "\n\n".join([block, *blocks[: position + 1]])
+                    del blocks[: position + 1]
+                    break
+        sanitize_html_into(parent, block)

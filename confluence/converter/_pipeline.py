@@ -1,0 +1,93 @@
+"""The Python-Markdown instance we convert with: bundled extensions, our processors, and the raw
+HTML passthrough replaced by the allow-list."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+
+from markdown import Markdown
+from markdown.extensions.admonition import AdmonitionExtension
+from markdown.extensions.def_list import DefListExtension
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
+from markdown.inlinepatterns import AUTOMAIL_RE, InlineProcessor, SimpleTagInlineProcessor
+from markdown.util import AtomicString
+
+from ._blocks import DetailsProcessor, FenceProcessor, HtmlBlockProcessor, TocProcessor
+from ._html import InlineHtmlProcessor
+from ._state import ConversionState
+
+# Deeper block nesting is kept as literal text. Python-Markdown recurses a few frames per level
+# of blockquote or list, so 500 levels would exhaust the interpreter's stack; nobody writes
+# documents deeper than this on purpose.
+MAX_BLOCK_DEPTH = 32
+
+# The bundled extensions we build on; the benchmark compares against exactly these, with
+# fenced_code standing in for our own fence handling.
+BUNDLED_EXTENSIONS = ("tables", "footnotes", "def_list", "admonition", "sane_lists")
+
+STRIKETHROUGH_RE = r"(~~)(?!~)(.+?)(?<!~)~~"
+
+
+class _AutomailProcessor(InlineProcessor):
+    """``<user@example.com>`` as a plain mailto link. Python-Markdown's version obfuscates the
+    address into entities meant for its HTML postprocessors, which storage format cannot use."""
+
+    def handleMatch(  # type: ignore[override]
+        self, m: re.Match[str], data: str
+    ) -> tuple[etree.Element, int, int]:
+        address = m.group(1)
+        if address.lower().startswith("mailto:"):
+            address = address[len("mailto:") :]
+        element = etree.Element("a", {"href": "mailto:" + address})
+        element.text = AtomicString(address)
+        return element, m.start(0), m.end(0)
+
+
+def build_markdown(state: ConversionState) -> Markdown:
+    md = Markdown(
+        extensions=[
+            TableExtension(),
+            FootnoteExtension(),
+            DefListExtension(),
+            AdmonitionExtension(),
+            SaneListExtension(),
+        ]
+    )
+    # We normalise whitespace ourselves (after lifting fenced code out, so code keeps its tabs)
+    # and never let raw HTML through: both passthroughs go.
+    md.preprocessors.deregister("normalize_whitespace")
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    md.inlinePatterns.register(InlineHtmlProcessor(InlineHtmlProcessor.PATTERN), "safe_html", 90)
+    md.inlinePatterns.register(_AutomailProcessor(AUTOMAIL_RE, md), "automail", 110)
+    md.inlinePatterns.register(SimpleTagInlineProcessor(STRIKETHROUGH_RE, "del"), "strike", 65)
+    # Our serializer lays out the output; prettify's re-indenting is wasted work.
+    md.treeprocessors.deregister("prettify")
+
+    parser = md.parser
+    parser.blockprocessors.register(DetailsProcessor(parser, state), "details", 87)
+    parser.blockprocessors.register(FenceProcessor(parser, state), "fence", 86)
+    parser.blockprocessors.register(HtmlBlockProcessor(parser), "safe_html_block", 85)
+    parser.blockprocessors.register(TocProcessor(parser), "toc", 75)
+
+    parse_blocks = parser.parseBlocks
+
+    def depth_limited_parse_blocks(parent: etree.Element, blocks: list[str]) -> None:
+        if state.depth >= MAX_BLOCK_DEPTH:
+            paragraph = etree.SubElement(parent, "p")
+            paragraph.text = AtomicString("\n\n".join(blocks))
+            blocks.clear()
+            return
+        state.depth += 1
+        try:
+            parse_blocks(parent, blocks)
+        finally:
+            state.depth -= 1
+
+    # Every recursive path in the block parser (lists, blockquotes, admonitions, details) goes
+    # through parseBlocks, so limiting it here bounds the recursion everywhere.
+    parser.parseBlocks = depth_limited_parse_blocks  # type: ignore[method-assign]
+    return md

@@ -1,0 +1,91 @@
+"""Our own XHTML serializer. Python-Markdown's serializer writes HTML (void tags without a
+slash, entities like ``&nbsp;`` passed through, stashed raw HTML pasted back verbatim); storage
+format is XML, so every character here is escaped by us and only elements built by the
+converter are written."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as etree
+from collections.abc import Callable
+
+from markdown.util import HTML_PLACEHOLDER_RE
+
+from ._macros import CDATA_TAGS
+from ._text import cdata, clean_text, escape_attribute, escape_text
+
+_PLACEHOLDER = re.compile("\x02([^\x02\x03]*)\x03")
+# Placeholders the footnotes extension leaves for its postprocessor, which we do not run.
+_FIXED = {"zz1337820767766393qq": "\u21a9", "qq3936677670287331zz": "\u00a0"}
+_VOID = frozenset({"br", "hr", "img", "col"})
+
+
+def make_placeholder_resolver(stash: list[object]) -> Callable[[re.Match[str]], str]:
+    def resolve(match: re.Match[str]) -> str:
+        key = match.group(1)
+        fixed = _FIXED.get(key)
+        if fixed is not None:
+            return fixed
+        stashed = HTML_PLACEHOLDER_RE.fullmatch(match.group())
+        if stashed is not None:
+            index = int(stashed.group(1))
+            if index < len(stash):
+                raw = stash[index]
+                # The only stashed strings left are character entities (the inline-HTML and
+                # HTML-block passthroughs are disabled); decode them to characters.
+                text = raw if isinstance(raw, str) else "".join(raw.itertext())  # type: ignore[attr-defined]
+                return clean_text(html.unescape(text))
+        if key.isdigit():
+            return clean_text(chr(int(key))) if int(key) < 0x110000 else ""
+        return ""
+
+    return resolve
+
+
+def serialize(root: etree.Element, stash: list[object]) -> str:
+    resolve = make_placeholder_resolver(stash)
+    out: list[str] = []
+    append = out.append
+
+    def text(value: str) -> str:
+        if "\x02" in value:
+            value = _PLACEHOLDER.sub(resolve, value)
+        return escape_text(value)
+
+    def write(element: etree.Element) -> None:
+        tag = element.tag
+        if not isinstance(tag, str):
+            # Comments or processing instructions never reach the page.
+            if element.tail:
+                append(text(element.tail))
+            return
+        if element.attrib:
+            attributes = "".join(
+                f' {name}="{escape_attribute(text_value(value))}"'
+                for name, value in element.attrib.items()
+                if value is not None
+            )
+        else:
+            attributes = ""
+        if tag in CDATA_TAGS:
+            append(f"<{tag}{attributes}>{cdata(element.text or '')}</{tag}>")
+        elif tag in _VOID:
+            append(f"<{tag}{attributes}/>")
+        else:
+            append(f"<{tag}{attributes}>")
+            if element.text:
+                append(text(element.text))
+            for child in element:
+                write(child)
+            append(f"</{tag}>")
+        if element.tail:
+            append(text(element.tail))
+
+    def text_value(value: str) -> str:
+        return _PLACEHOLDER.sub(resolve, value) if "\x02" in value else value
+
+    for child in root:
+        write(child)
+        append("\n")
+    return "".join(out).strip("\n")

@@ -1,0 +1,22 @@
+"""Per-conversion state shared by the pieces of one pipeline run (never shared between runs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ConversionState:
+    # Fenced code bodies, lifted out before Markdown parsing: (language info word, code).
+    fences: list[tuple[str, str]] = field(default_factory=list)
+    # Titles of <details> blocks, in the order their opening markers were written.
+    details_titles: list[str] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)
+    # Current block nesting depth, used to stop Python-Markdown's recursion early.
+    depth: int = 0
+
+    def reset(self) -> None:
+        self.fences.clear()
+        self.details_titles.clear()
+        self.attachments.clear()
+        self.depth = 0

@@ -1,0 +1,252 @@
+"""Rewrites the element tree Python-Markdown built into Confluence's native constructs:
+code macros, task lists, panels, images, same-page anchor links."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import unicodedata
+import xml.etree.ElementTree as etree
+from urllib.parse import unquote
+
+from markdown.util import AtomicString
+
+from ._macros import code_macro, macro
+from ._text import clean_text, is_absolute_url, is_safe_url, url_scheme
+
+# GitHub alert and admonition types -> Confluence panel macros. Confluence has four classic
+# panels: info (blue), tip (green), note (yellow) and warning (red). NOTE is plain information,
+# TIP a suggestion, IMPORTANT something to notice (note), WARNING and CAUTION risk (warning).
+ALERT_PANELS = {
+    "note": "info",
+    "tip": "tip",
+    "important": "note",
+    "warning": "warning",
+    "caution": "warning",
+}
+# Admonition types used by MkDocs/Python-Markdown, mapped by the same meaning.
+ADMONITION_PANELS = {
+    **ALERT_PANELS,
+    "info": "info",
+    "abstract": "info",
+    "summary": "info",
+    "todo": "info",
+    "example": "info",
+    "quote": "info",
+    "question": "info",
+    "hint": "tip",
+    "success": "tip",
+    "check": "tip",
+    "done": "tip",
+    "attention": "note",
+    "seealso": "note",
+    "danger": "warning",
+    "error": "warning",
+    "failure": "warning",
+    "fail": "warning",
+    "bug": "warning",
+}
+
+_ALERT = re.compile(r"^[ \t]*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*(?:\n|$)", re.I)
+_TASK = re.compile(r"^\[([ xX])\](?:[ \t]+|$)")
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _unescape_code(text: str) -> str:
+    """Undo markdown.util.code_escape exactly (html.unescape would also decode text the author
+    typed as an entity, like "&amp;copy;" in code)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def github_slug(text: str) -> str:
+    """The id GitHub gives a heading: lower-cased, punctuation removed, spaces to hyphens."""
+    text = unicodedata.normalize("NFKC", text).strip().lower()
+    kept = "".join(
+        char
+        for char in text
+        if char in " -_" or unicodedata.category(char)[0] in "LNM"
+    )
+    return kept.replace(" ", "-")
+
+
+def heading_text(element: etree.Element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+class StorageRewriter:
+    def __init__(self, attachments: list[str]) -> None:
+        self.attachments = attachments
+        self.anchors: dict[str, str] = {}
+
+    def run(self, root: etree.Element) -> None:
+        self._collect_anchors(root)
+        self._rewrite_children(root)
+
+    def _collect_anchors(self, root: etree.Element) -> None:
+        seen: dict[str, int] = {}
+        for element in root.iter():
+            if element.tag in _HEADINGS:
+                text = heading_text(element)
+                slug = github_slug(text)
+                count = seen.get(slug, 0)
+                seen[slug] = count + 1
+                key = slug if count == 0 else f"{slug}-{count}"
+                self.anchors.setdefault(key, text)
+
+    def _rewrite_children(self, parent: etree.Element) -> None:
+        index = 0
+        while index < len(parent):
+            child = parent[index]
+            replacement = self._rewrite(child)
+            if replacement is None:
+                self._rewrite_children(child)
+            elif isinstance(replacement, list):
+                # The element is unwrapped: its children take its place and are visited next.
+                parent.remove(child)
+                for offset, element in enumerate(replacement):
+                    parent.insert(index + offset, element)
+                continue
+            else:
+                replacement.tail = child.tail
+                parent[index] = replacement
+                self._rewrite_children(replacement)
+            index += 1
+
+    def _rewrite(self, element: etree.Element) -> etree.Element | list[etree.Element] | None:
+        tag = element.tag
+        classes = element.attrib.pop("class").split() if "class" in element.attrib else []
+        if tag == "pre":
+            return self._code(element)
+        if tag == "ul":
+            return self._task_list(element)
+        if tag == "blockquote":
+            return self._alert(element)
+        if tag == "div":
+            if "admonition" in classes:
+                return self._admonition(element, classes)
+            return list(element)
+        if tag == "code":
+            # Python-Markdown leaves code-span text HTML-escaped for its HTML serializer.
+            if element.text and "&" in element.text:
+                element.text = AtomicString(_unescape_code(element.text))
+            return None
+        if tag == "img":
+            return self._image(element)
+        if tag == "a":
+            return self._link(element)
+        return None
+
+    def _code(self, element: etree.Element) -> etree.Element:
+        # Python-Markdown's indented code: <pre><code> holding HTML-escaped text.
+        code = "".join(element.itertext()).rstrip("\n")
+        return code_macro(_unescape_code(code) if "&" in code else code)
+
+    def _task_list(self, element: etree.Element) -> etree.Element | None:
+        items = list(element)
+        if not items:
+            return None
+        markers: list[tuple[etree.Element, re.Match[str]]] = []
+        for item in items:
+            holder = item
+            if not (item.text or "").strip() and len(item) and item[0].tag == "p":
+                holder = item[0]
+            match = _TASK.match(holder.text or "")
+            if item.tag != "li" or match is None:
+                return None
+            markers.append((holder, match))
+        task_list = etree.Element("ac:task-list")
+        for item, (holder, match) in zip(items, markers, strict=True):
+            holder.text = (holder.text or "")[match.end() :]
+            task = etree.SubElement(task_list, "ac:task")
+            status = etree.SubElement(task, "ac:task-status")
+            status.text = AtomicString("incomplete" if match.group(1) == " " else "complete")
+            body = etree.SubElement(task, "ac:task-body")
+            source = item
+            if holder is not item and len(item) == 1:
+                # A loose item with a single paragraph: the task body is that paragraph's text.
+                source = holder
+            body.text = source.text
+            for child in list(source):
+                body.append(child)
+        return task_list
+
+    def _alert(self, element: etree.Element) -> etree.Element | None:
+        if not len(element) or element[0].tag != "p":
+            return None
+        first = element[0]
+        match = _ALERT.match(first.text or "")
+        if match is None:
+            return None
+        first.text = (first.text or "")[match.end() :]
+        if not first.text and len(first) and first[0].tag == "br":
+            # "[!NOTE]" followed by a hard break: the break belonged to the marker line.
+            br = first[0]
+            first.remove(br)
+            first.text = br.tail
+        panel, body = macro(ALERT_PANELS[match.group(1).lower()], rich_body=True)
+        assert body is not None
+        if not (first.text or "").strip() and not len(first):
+            element.remove(first)
+        for child in list(element):
+            body.append(child)
+        return panel
+
+    def _admonition(self, element: etree.Element, classes: list[str]) -> etree.Element:
+        kind = next((name for name in classes if name != "admonition"), "note").lower()
+        parameters: dict[str, str] = {}
+        children = list(element)
+        if children and children[0].tag == "p" and children[0].get("class") == "admonition-title":
+            title = heading_text(children[0])
+            children = children[1:]
+            if title and title != kind.capitalize():
+                parameters["title"] = title
+        panel, body = macro(ADMONITION_PANELS.get(kind, "info"), parameters, rich_body=True)
+        assert body is not None
+        for child in children:
+            body.append(child)
+        return panel
+
+    def _image(self, element: etree.Element) -> etree.Element:
+        source = (element.get("src") or "").strip()
+        alt = element.get("alt") or ""
+        title = element.get("title")
+        if not source or not is_safe_url(source) or url_scheme(source) == "data":
+            # Nothing we may show: keep the alternative text so the reader loses no words.
+            fallback = etree.Element("span")
+            fallback.text = AtomicString(alt)
+            return fallback
+        attributes = {"ac:alt": alt} if alt else {}
+        if title:
+            attributes["ac:title"] = title
+        image = etree.Element("ac:image", attributes)
+        if is_absolute_url(source):
+            url = "https:" + source if source.startswith("//") else source
+            etree.SubElement(image, "ri:url", {"ri:value": url})
+        else:
+            path = clean_text(unquote(source.split("#", 1)[0].split("?", 1)[0]))
+            if path not in self.attachments:
+                self.attachments.append(path)
+            # Confluence attachments are flat: the file is attached under its base name.
+            etree.SubElement(image, "ri:attachment", {"ri:filename": posixpath.basename(path)})
+        return image
+
+    def _link(self, element: etree.Element) -> etree.Element | None:
+        href = element.get("href")
+        if href is None:
+            return None
+        if not is_safe_url(href):
+            # A javascript:/data:/vbscript: target is removed; the link text stays.
+            del element.attrib["href"]
+            element.tag = "span"
+            element.attrib.pop("title", None)
+            return None
+        if href.startswith("#"):
+            anchor = self.anchors.get(unquote(href[1:]).lower())
+            if anchor is not None:
+                # Confluence gives headings anchors from their text; an ac:link with
+                # ac:anchor = the heading text is how its editor links to a heading.
+                link = etree.Element("ac:link", {"ac:anchor": anchor})
+                body = etree.SubElement(link, "ac:plain-text-link-body")
+                body.text = AtomicString("".join(element.itertext()))
+                return link
+        return None
