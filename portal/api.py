@@ -1,6 +1,7 @@
 """API plumbing shared by every endpoint: the single error shape and the JSON 404 for unknown paths."""
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -28,12 +29,12 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 }
 
 
-def error_body(request: Any, code: str, message: str, field: str | None = None, **extra: Any) -> dict:
+def error_body(request_id: str | None, code: str, message: str, field: str | None = None, **extra: Any) -> dict:
     error: dict[str, Any] = {"code": code, "message": message}
     if field:
         error["field"] = field
     error.update(extra)
-    error["requestId"] = getattr(request, "request_id", None)
+    error["requestId"] = request_id
     return {"error": error}
 
 
@@ -50,10 +51,10 @@ def _first_validation_error(detail: Any, path: str = "") -> tuple[str | None, st
 
 
 def exception_handler(exc: Exception, context: dict) -> Response:
-    request = context.get("request")
+    request_id = getattr(context.get("request"), "request_id", None)
     headers: dict[str, str] = {}
     if isinstance(exc, PortalError):
-        body = error_body(request, exc.code, exc.message, exc.field, **exc.extra)
+        body = error_body(request_id, exc.code, exc.message, exc.field, **exc.extra)
         return Response(body, status=exc.status, headers=exc.headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -71,12 +72,12 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
-        return Response(error_body(request, code, message, field), status=exc.status_code, headers=headers)
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        return Response(error_body(request_id, code, message, field), status=exc.status_code, headers=headers)
     # Anything else is our bug: log it with its traceback, and tell the client only the request id.
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
     return Response(
-        error_body(request, "internal_error", "An unexpected error occurred; quote the request id to an administrator."),
+        error_body(request_id, "internal_error", "An unexpected error occurred; quote the request id to an administrator."),
         status=500,
     )
 
@@ -98,7 +99,7 @@ def server_error(request: HttpRequest) -> JsonResponse:
 
     if request.path.startswith("/api/"):
         return JsonResponse(
-            error_body(request, "internal_error", "An unexpected error occurred; quote the request id to an administrator."),
+            error_body(getattr(request, "request_id", None), "internal_error", "An unexpected error occurred; quote the request id to an administrator."),
             status=500,
         )
     return html_server_error(request)

@@ -19,7 +19,7 @@ if (BASE_DIR / ".env").is_file():
 
 DEBUG = env.bool("DEBUG", default=False)
 
-_DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+_DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -182,6 +182,21 @@ SPECTACULAR_SETTINGS = {
 
 # Encrypts the Confluence API tokens stored in the database (see portal/crypto.py).
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+
+# --- Confluence and imports ---------------------------------------------------------------------
+
+CONFLUENCE_CONNECT_TIMEOUT = env.float("CONFLUENCE_CONNECT_TIMEOUT", default=5.0)
+CONFLUENCE_READ_TIMEOUT = env.float("CONFLUENCE_READ_TIMEOUT", default=30.0)
+# The longest one import may spend on Confluence, retries and Retry-After waits included.
+CONFLUENCE_DEADLINE = env.float("CONFLUENCE_DEADLINE", default=60.0)
+IMPORT_MAX_CONTENT_BYTES = env.int("IMPORT_MAX_CONTENT_BYTES", default=1024 * 1024)
+IMPORT_RATE_LIMIT_PER_MINUTE = env.int("IMPORT_RATE_LIMIT_PER_MINUTE", default=60)
+IMPORT_ABANDON_AFTER_SECONDS = env.int("IMPORT_ABANDON_AFTER_SECONDS", default=900)
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+# A JSON string can spell one byte of content in up to 6 bytes ("\u0001"), so a body may be larger than
+# its content; anything beyond this bound is refused from Content-Length alone, before it is read.
+IMPORT_MAX_BODY_BYTES = IMPORT_MAX_CONTENT_BYTES * 6 + 64 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(IMPORT_MAX_BODY_BYTES, 2_621_440)
 
 PORTAL_NAME = env.str("PORTAL_NAME", default="Markdown → Confluence portal")
 

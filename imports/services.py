@@ -1,0 +1,404 @@
+"""The import: Markdown in, a Confluence page out, and one audit record for every request.
+
+`import_submit()` is the only entry point. It writes the audit record as `received` in its own short
+transaction before anything else happens, and finishes it in a `finally`: no Confluence failure, validation
+error or bug can leave a request without its record, and no rollback can take the record with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import exceptions as drf_exceptions
+
+from confluence import errors as cf
+from confluence.client import ConfluenceClient, Page, Property
+from confluence.converter import convert
+from imports.models import IdempotencyKey, ImportRecord
+from imports.validation import ImportRequest, parse_import_request, parse_labels, partial_fields, printable
+from portal.api import error_body
+from portal.confluence import client_for
+from portal.errors import PortalError
+from tokens.models import Token
+
+logger = logging.getLogger(__name__)
+
+# The page's content property that says where its content came from, and what it holds.
+PROPERTY_KEY = "md-confluence-portal.import"
+RATE_WINDOW = dt.timedelta(minutes=1)
+Status = ImportRecord.Status
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    request_id: str
+    client_ip: str | None
+    user_agent: str = ""
+    content_length: int | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass
+class ImportOutcome:
+    http_status: int
+    body: dict[str, Any]
+    record: ImportRecord
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def page_hash(title: str, body: str) -> str:
+    """What makes two imports the same page: title and storage body (labels are added, never versioned)."""
+    return hashlib.sha256(title.encode() + b"\0" + body.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------- entry
+
+
+def import_submit(*, token: Token, meta: RequestMeta, read_data: Callable[[], Any]) -> ImportOutcome:
+    """Run one import request. Raises PortalError for every refusal (after recording it)."""
+    started = time.monotonic()
+    record, retry_after = _record_received(token=token, meta=meta)
+    claimed: IdempotencyKey | None = None
+    try:
+        if retry_after is not None:
+            raise PortalError(
+                f"at most {settings.IMPORT_RATE_LIMIT_PER_MINUTE} imports a minute per token",
+                code="rate_limited",
+                status=429,
+                headers={"Retry-After": str(retry_after)},
+            )
+        if meta.idempotency_key is not None and not (
+            1 <= len(meta.idempotency_key) <= 255 and meta.idempotency_key.isprintable()
+        ):
+            raise PortalError(
+                "Idempotency-Key must be 1 to 255 printable characters", code="invalid_request", field="Idempotency-Key"
+            )
+        request = _read_request(record=record, meta=meta, read_data=read_data)
+        if meta.idempotency_key:
+            claim = _claim_idempotency_key(token=token, key=meta.idempotency_key, request=request, record=record)
+            if isinstance(claim, ImportRecord):
+                record.status = Status.REPLAYED
+                record.http_status = claim.http_status
+                record.operation = claim.operation
+                record.page_id, record.page_version, record.page_url = claim.page_id, claim.page_version, claim.page_url
+                record.response_body = claim.response_body
+                return ImportOutcome(claim.http_status or 200, claim.response_body or {}, record)
+            claimed = claim
+        body = _import(token=token, request=request, record=record)
+        record.status = Status.SUCCEEDED
+        record.http_status = 201 if record.operation == ImportRecord.Operation.CREATED else 200
+        record.response_body = body
+        return ImportOutcome(record.http_status, body, record)
+    except PortalError as error:
+        record.status = Status.FAILED if error.status >= 500 else Status.REJECTED
+        record.http_status = error.status
+        record.error_code = error.code
+        record.error_message = error.message[:500]
+        record.response_body = error_body(meta.request_id, error.code, error.message, error.field, **error.extra)
+        # A failure that a retry may cure (Confluence down, rate limits) releases the key, so the client's
+        # retry with the same key runs the import again instead of replaying the failure.
+        if claimed is not None and (error.status >= 500 or error.status == 429):
+            IdempotencyKey.objects.filter(pk=claimed.pk).delete()
+        raise
+    except Exception:
+        record.status = Status.FAILED
+        record.http_status = 500
+        record.error_code = "internal_error"
+        record.error_message = "unexpected error in the portal; see the server log for this request id"
+        if claimed is not None:
+            IdempotencyKey.objects.filter(pk=claimed.pk).delete()
+        raise
+    finally:
+        record.finished_at = timezone.now()
+        record.duration_ms = int((time.monotonic() - started) * 1000)
+        record.save()
+
+
+# ------------------------------------------------------------------------------------- the record
+
+
+def _record_received(*, token: Token, meta: RequestMeta) -> tuple[ImportRecord, int | None]:
+    """Create the `received` record, counting the token's imports of the last minute under its row lock.
+
+    Returns the record and, when the token is over its rate limit, the seconds until it may import again.
+
+    The count comes from the audit log itself, so the limit is exact across any number of processes and
+    needs no shared cache; the row lock serialises concurrent requests of one token only.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        Token.objects.select_for_update().filter(pk=token.pk).values_list("pk", flat=True).get()
+        recent = list(
+            ImportRecord.objects.filter(token=token, received_at__gt=now - RATE_WINDOW)
+            .exclude(error_code="rate_limited")
+            .order_by("received_at")
+            .values_list("received_at", flat=True)[: settings.IMPORT_RATE_LIMIT_PER_MINUTE]
+        )
+        record = ImportRecord(
+            request_id=meta.request_id,
+            received_at=now,
+            instance_id=token.instance_id,
+            token=token,
+            token_hint=token.hint,
+            client_ip=meta.client_ip,
+            user_agent=printable(meta.user_agent)[:300],
+            idempotency_key=printable(meta.idempotency_key or "")[:255],
+        )
+        retry_after = None
+        if len(recent) >= settings.IMPORT_RATE_LIMIT_PER_MINUTE:
+            # Marked now, inside the lock, so the next request's count already leaves this one out.
+            record.error_code = "rate_limited"
+            retry_after = max(1, math.ceil((recent[0] + RATE_WINDOW - now).total_seconds()))
+        record.save(force_insert=True)
+    return record, retry_after
+
+
+def _read_request(*, record: ImportRecord, meta: RequestMeta, read_data: Callable[[], Any]) -> ImportRequest:
+    if meta.content_length is not None and meta.content_length > settings.IMPORT_MAX_BODY_BYTES:
+        raise PortalError(
+            f"the request body is {meta.content_length} bytes; content may be at most "
+            f"{settings.IMPORT_MAX_CONTENT_BYTES} bytes of UTF-8",
+            code="content_too_large",
+            field="content",
+            status=413,
+        )
+    try:
+        data = read_data()
+    except drf_exceptions.UnsupportedMediaType as exc:
+        raise PortalError(
+            "send the body as JSON with Content-Type: application/json", code="unsupported_media_type", status=415
+        ) from exc
+    except drf_exceptions.APIException as exc:
+        raise PortalError(f"the body is not valid JSON: {exc.detail}", code="invalid_request") from exc
+    for name, value in partial_fields(data).items():
+        setattr(record, name, value)
+    request = parse_import_request(data, max_content_bytes=settings.IMPORT_MAX_CONTENT_BYTES)
+    record.space_key = "" if request.space_is_id else request.space
+    record.space_id = request.space if request.space_is_id else ""
+    record.title = request.title
+    record.parent_id = request.parent_id or ""
+    record.source_ref = request.source_ref
+    record.content_bytes = request.content_bytes
+    record.content_sha256 = request.content_sha256
+    return request
+
+
+# ------------------------------------------------------------------------------------ idempotency
+
+
+def _claim_idempotency_key(
+    *, token: Token, key: str, request: ImportRequest, record: ImportRecord
+) -> IdempotencyKey | ImportRecord:
+    """Claim the key by inserting it (the unique constraint decides), or say what the first request did.
+
+    Returns the new claim, or the finished record of the first request to replay. Raises 409s for a key
+    reused with another body, or one whose first request is still running.
+    """
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(
+                    token=token, key=key, request_hash=request.request_hash, record=record
+                )
+        except IntegrityError:
+            existing = IdempotencyKey.objects.select_related("record").filter(token=token, key=key).first()
+        if existing is None:
+            continue  # released between our insert and our read: try again
+        expired = existing.created_at < timezone.now() - dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+        if expired or existing.record.status == Status.ABANDONED:
+            IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+            continue
+        if existing.request_hash != request.request_hash:
+            raise PortalError(
+                "this Idempotency-Key was used with a different request body",
+                code="idempotency_conflict",
+                status=409,
+                field="Idempotency-Key",
+            )
+        if existing.record.status == Status.RECEIVED:
+            raise PortalError(
+                "the first request with this Idempotency-Key is still running; retry shortly",
+                code="import_in_progress",
+                status=409,
+                headers={"Retry-After": "2"},
+            )
+        return existing.record
+    raise PortalError(
+        "this Idempotency-Key is being claimed by another request; retry shortly",
+        code="import_in_progress",
+        status=409,
+        headers={"Retry-After": "2"},
+    )
+
+
+# ----------------------------------------------------------------------------------- the import
+
+
+def _import(*, token: Token, request: ImportRequest, record: ImportRecord) -> dict[str, Any]:
+    if not request.space_is_id and not token.allows_space(request.space):
+        raise _space_forbidden(request.space)
+
+    converted = convert(request.content, title=request.title)
+    labels = list(request.labels)
+    if converted.labels:
+        labels += [label for label in parse_labels(list(converted.labels), source="front-matter labels") if label not in labels]
+
+    client = client_for(token.instance)
+    try:
+        space = client.space(request.space)
+        record.space_key, record.space_id = space.key, space.id
+        if request.space_is_id and not token.allows_space(space.key):
+            raise _space_forbidden(space.key)
+        digest = page_hash(request.title, converted.body)
+        record.page_hash = digest
+        page, operation = _write_page(client, request=request, space_id=space.id, body=converted.body, digest=digest,
+                                      record=record, token=token, labels=labels)
+    except cf.ConfluenceError as error:
+        raise _portal_error_from(error, record=record) from error
+
+    record.operation = operation
+    record.page_id = page.id
+    record.page_version = page.version
+    record.page_url = page.web_url or ""
+    return {
+        "importId": str(record.pk),
+        "status": operation,
+        "pageId": page.id,
+        "pageTitle": page.title,
+        "spaceId": space.id,
+        "spaceKey": space.key,
+        "version": page.version,
+        "url": page.web_url,
+    }
+
+
+def _write_page(
+    client: ConfluenceClient,
+    *,
+    request: ImportRequest,
+    space_id: str,
+    body: str,
+    digest: str,
+    record: ImportRecord,
+    token: Token,
+    labels: list[str],
+) -> tuple[Page, str]:
+    provenance = {
+        "importId": str(record.pk),
+        "sourceRef": request.source_ref,
+        "tokenHint": token.hint,
+        "contentHash": digest,
+        "contentSha256": request.content_sha256,
+        "importedAt": timezone.now().isoformat(),
+    }
+    if not request.overwrite:
+        # No look-up first: Confluence refuses a duplicate title itself, which saves a call on every create.
+        page = client.create_page(space_id=space_id, title=request.title, body=body, parent_id=request.parent_id)
+        client.set_property(page.id, PROPERTY_KEY, provenance, current=None)
+        client.add_labels(page.id, labels)
+        return page, ImportRecord.Operation.CREATED
+
+    existing = client.page_by_title(space_id, request.title)
+    if existing is None:
+        page = client.create_page(space_id=space_id, title=request.title, body=body, parent_id=request.parent_id)
+        client.set_property(page.id, PROPERTY_KEY, provenance, current=None)
+        client.add_labels(page.id, labels)
+        return page, ImportRecord.Operation.CREATED
+
+    current: Property | None = client.get_property(existing.id, PROPERTY_KEY)
+    if current is not None and isinstance(current.value, dict) and current.value.get("contentHash") == digest:
+        client.add_labels(existing.id, labels)
+        return existing, ImportRecord.Operation.UNCHANGED
+
+    page = _update(client, existing, request=request, body=body)
+    client.set_property(page.id, PROPERTY_KEY, provenance, current=current)
+    client.add_labels(page.id, labels)
+    return page, ImportRecord.Operation.UPDATED
+
+
+def _update(client: ConfluenceClient, existing: Page, *, request: ImportRequest, body: str) -> Page:
+    message = request.version_message or None
+    try:
+        return client.update_page(page_id=existing.id, title=request.title, body=body, version=existing.version + 1,
+                                  message=message, parent_id=request.parent_id)
+    except cf.VersionConflict:
+        # Someone saved the page between our read and our write: write on top of their version, once.
+        latest = client.page(existing.id)
+        return client.update_page(page_id=existing.id, title=request.title, body=body, version=latest.version + 1,
+                                  message=message, parent_id=request.parent_id)
+
+
+def _space_forbidden(space_key: str) -> PortalError:
+    return PortalError(
+        f"this token may not import into space {space_key}", code="space_forbidden", status=403, field="spaceId"
+    )
+
+
+def _portal_error_from(error: cf.ConfluenceError, *, record: ImportRecord) -> PortalError:
+    """Confluence's answer, in the API's codes; Confluence's own words are kept on the record."""
+    record.confluence_status = error.status
+    record.confluence_message = (error.message or "")[:1000]
+    headers = {"Retry-After": str(max(1, math.ceil(error.retry_after)))} if error.retry_after else {}
+    if isinstance(error, cf.NotFound) and error.what in {"space", "parent"}:
+        code = "space_not_found" if error.what == "space" else "parent_not_found"
+        field_name = "spaceId" if error.what == "space" else "parentId"
+        thing = "space" if error.what == "space" else "parent page"
+        return PortalError(
+            f"Confluence has no {thing} {record.space_key or record.space_id if error.what == 'space' else record.parent_id}"
+            " that the instance's account can see",
+            code=code, status=404, field=field_name,
+        )
+    if isinstance(error, cf.TitleExists):
+        return PortalError(
+            "a page with this title already exists in the space; send overwrite: true to update it",
+            code="title_exists", status=409, field="pageTitle", extra={"pageId": error.page_id},
+        )
+    if isinstance(error, cf.AuthenticationFailed):
+        return PortalError(
+            "Confluence refused the instance's credentials or permissions; an administrator must check the "
+            "instance's email and API token",
+            code="confluence_auth_failed", status=502,
+        )
+    if isinstance(error, cf.RateLimited):
+        return PortalError(
+            "Confluence kept answering 429 (rate limited) after the portal's retries; try again later",
+            code="confluence_rate_limited", status=503, headers=headers,
+        )
+    if isinstance(error, cf.Unavailable):
+        return PortalError(
+            f"Confluence is unavailable: {error.message}"[:300], code="confluence_unavailable", status=503, headers=headers
+        )
+    return PortalError(
+        f"Confluence refused the request ({error.status}): {error.message}"[:500], code="confluence_rejected", status=502
+    )
+
+
+# ---------------------------------------------------------------------------------- maintenance
+
+
+def imports_abandon_stale(*, older_than: dt.timedelta | None = None) -> int:
+    """Mark records still `received` past the timeout as abandoned (their process died mid-import)."""
+    age = older_than or dt.timedelta(seconds=settings.IMPORT_ABANDON_AFTER_SECONDS)
+    now = timezone.now()
+    return ImportRecord.objects.filter(status=Status.RECEIVED, received_at__lt=now - age).update(
+        status=Status.ABANDONED,
+        finished_at=now,
+        error_code="abandoned",
+        error_message=f"still running after {int(age.total_seconds())} s: the portal process likely stopped",
+    )
+
+
+def idempotency_keys_expire() -> int:
+    cutoff = timezone.now() - dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,180 @@
+"""What a valid import request is: the body of `POST /api/v1/imports`, checked field by field.
+
+Strict on purpose: a CI job that sends `"overwrite": "false"` or a misspelt field gets told, rather than
+getting a page it did not ask for.
+"""
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from portal.errors import PortalError
+
+FIELDS = {"spaceId", "parentId", "pageTitle", "content", "overwrite", "labels", "sourceRef", "versionMessage"}
+REQUIRED = ("spaceId", "pageTitle", "content")
+MAX_LABELS = 100
+MAX_LABEL_LENGTH = 255
+# Confluence refuses these in a label (and spaces, which would split one label into several).
+_LABEL_FORBIDDEN = set("!#&()*,.:;<>?@[]^") | {"\\", "/", '"', "'", "`", "{", "}", "|", "="}
+_SPACE_KEY = re.compile(r"^~?[A-Za-z0-9_]{1,255}$")
+_NUMERIC_ID = re.compile(r"^[0-9]{1,20}$")
+
+
+class InvalidRequest(PortalError):
+    status = 400
+    code = "invalid_request"
+
+
+class ContentTooLarge(PortalError):
+    status = 413
+    code = "content_too_large"
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    space: str
+    title: str
+    content: str
+    parent_id: str | None = None
+    overwrite: bool = False
+    labels: tuple[str, ...] = ()
+    source_ref: str = ""
+    version_message: str = ""
+    content_bytes: int = 0
+    content_sha256: str = ""
+    # What Idempotency-Key retries are compared on: the parsed request, so key order and whitespace in
+    # the JSON do not make an identical retry look different.
+    request_hash: str = field(default="", compare=False)
+
+    @property
+    def space_is_id(self) -> bool:
+        return bool(_NUMERIC_ID.match(self.space))
+
+
+def utf8_size(text: str) -> int:
+    # surrogatepass: a lone surrogate from JSON ("\ud800") must be counted, not crash the count.
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def printable(text: str) -> str:
+    return "".join(ch for ch in text if unicodedata.category(ch) not in {"Cc", "Cs"})
+
+
+def has_control_characters(text: str) -> bool:
+    return any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in text)
+
+
+def _string(data: dict, name: str, *, required: bool = False) -> str | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise InvalidRequest(f"{name} is required", field=name)
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{name} must be a string", field=name)
+    return value
+
+
+def parse_title(value: str) -> str:
+    title = value.strip()
+    if not title or len(title) > 255:
+        raise PortalError("pageTitle must be 1 to 255 characters after trimming", code="title_invalid", field="pageTitle")
+    if has_control_characters(title):
+        raise PortalError("pageTitle must not contain control characters", code="title_invalid", field="pageTitle")
+    return title
+
+
+def parse_labels(values: Any, *, source: str = "labels") -> tuple[str, ...]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise PortalError(f"{source} must be a list of strings", code="labels_invalid", field="labels")
+    if len(values) > MAX_LABELS:
+        raise PortalError(f"at most {MAX_LABELS} labels", code="labels_invalid", field="labels")
+    labels: list[str] = []
+    for raw in values:
+        label = raw.strip().lower()  # Confluence stores labels in lower case
+        bad = sorted({ch for ch in label if ch in _LABEL_FORBIDDEN or ch.isspace()})
+        if not label or len(label) > MAX_LABEL_LENGTH or bad or has_control_characters(label):
+            reason = f"contains {' '.join(repr(ch) for ch in bad)}" if bad else "must be 1 to 255 printable characters"
+            raise PortalError(f"label {raw[:60]!r} {reason}", code="labels_invalid", field="labels")
+        if label not in labels:
+            labels.append(label)
+    return tuple(labels)
+
+
+def parse_import_request(data: Any, *, max_content_bytes: int) -> ImportRequest:
+    if not isinstance(data, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise InvalidRequest(f"unknown field: {unknown[0]}", field=unknown[0])
+
+    space = _string(data, "spaceId", required=True)
+    title = _string(data, "pageTitle", required=True)
+    content = _string(data, "content", required=True)
+    assert space is not None and title is not None and content is not None
+
+    size = utf8_size(content)
+    if size > max_content_bytes:
+        raise ContentTooLarge(
+            f"content is {size} bytes of UTF-8; the limit is {max_content_bytes}", field="content"
+        )
+    if not content.strip():
+        raise PortalError("content must not be empty or whitespace", code="content_empty", field="content")
+    if not _SPACE_KEY.match(space):
+        raise InvalidRequest("spaceId must be a space key (e.g. DOCS) or a numeric space id", field="spaceId")
+
+    parent_id = _string(data, "parentId")
+    if parent_id is not None and not _NUMERIC_ID.match(parent_id):
+        raise InvalidRequest("parentId must be a numeric page id", field="parentId")
+
+    overwrite = data.get("overwrite", False)
+    if not isinstance(overwrite, bool):
+        raise InvalidRequest("overwrite must be true or false", field="overwrite")
+
+    labels = parse_labels(data["labels"]) if data.get("labels") is not None else ()
+
+    source_ref = _string(data, "sourceRef") or ""
+    if len(source_ref) > 500 or has_control_characters(source_ref):
+        raise InvalidRequest("sourceRef must be at most 500 printable characters", field="sourceRef")
+    version_message = _string(data, "versionMessage") or ""
+    if len(version_message) > 500 or has_control_characters(version_message.replace("\n", " ")):
+        raise InvalidRequest("versionMessage must be at most 500 printable characters", field="versionMessage")
+
+    encoded = content.encode("utf-8", "surrogatepass")
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return ImportRequest(
+        space=space,
+        title=parse_title(title),
+        content=content,
+        parent_id=parent_id,
+        overwrite=overwrite,
+        labels=labels,
+        source_ref=source_ref,
+        version_message=version_message.strip(),
+        content_bytes=size,
+        content_sha256=hashlib.sha256(encoded).hexdigest(),
+        request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+    )
+
+
+def partial_fields(data: Any) -> dict[str, str]:
+    """What the audit record can keep of a request that failed validation: the fields that are strings."""
+    if not isinstance(data, dict):
+        return {}
+
+    def text(name: str, limit: int) -> str:
+        value = data.get(name)
+        if not isinstance(value, str):
+            return ""
+        # Stored as text: no NUL (PostgreSQL refuses it), no control characters, no lone surrogates.
+        return printable(value)[:limit]
+
+    return {
+        "space_key": text("spaceId", 255),
+        "parent_id": text("parentId", 64),
+        "title": text("pageTitle", 255).strip(),
+        "source_ref": text("sourceRef", 500),
+    }
