@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "portal",
     "tokens",
     "imports",
+    "directory",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +198,8 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # its content; anything beyond this bound is refused from Content-Length alone, before it is read.
 IMPORT_MAX_BODY_BYTES = IMPORT_MAX_CONTENT_BYTES * 6 + 64 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(IMPORT_MAX_BODY_BYTES, 2_621_440)
+# Page-view look-ups (two v1 analytics calls a page) run this many at a time during a directory sync.
+DIRECTORY_ANALYTICS_CONCURRENCY = env.int("DIRECTORY_ANALYTICS_CONCURRENCY", default=3)
 
 PORTAL_NAME = env.str("PORTAL_NAME", default="Markdown → Confluence portal")
 

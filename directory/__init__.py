@@ -1,0 +1,1 @@
+"""The Confluence directory: each instance's users, spaces, pages and page activity, fetched for reporting."""
