@@ -28,4 +28,5 @@ WHITENOISE_AUTOREFRESH = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not Django's shared in-memory database: concurrency tests open one connection per
     # thread, and only a file gives them SQLite's real locking (busy timeout, IMMEDIATE transactions).
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    # One file per test process, so parallel runs (xdist workers, two checkouts) never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
