@@ -189,6 +189,8 @@ class Token(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Issuing is Django's add_token; revoking is its own permission because it is final.
+        permissions = [("revoke_token", "Can revoke token")]
         constraints = [
             models.UniqueConstraint(fields=["instance", "label"], name="token_label_unique_per_instance"),
             models.CheckConstraint(
