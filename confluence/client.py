@@ -304,8 +304,11 @@ class ConfluenceClient:
         if parent_id:
             payload["parentId"] = parent_id
         is_ours = marker or (lambda page: page.body == body)
+        ambiguous_attempts = 0
 
         def recover() -> Page | None:
+            nonlocal ambiguous_attempts
+            ambiguous_attempts += 1
             found = self.page_by_title(space_id, title, with_body=marker is None)
             if found is None:
                 return None
@@ -320,7 +323,11 @@ class ConfluenceClient:
             raise self._which_missing(error, space_id, parent_id) from None
         except TitleExists as error:
             if error.page_id is None:
-                existing = self.page_by_title(space_id, title)
+                existing = self.page_by_title(space_id, title, with_body=ambiguous_attempts > 0 and marker is None)
+                # A resend can race the first, lost, attempt that Confluence was still carrying out: then the
+                # "existing" page is the one we created.
+                if existing is not None and ambiguous_attempts > 0 and is_ours(existing):
+                    return existing
                 error.page_id = existing.id if existing else None
             raise
         if isinstance(outcome, Page):
