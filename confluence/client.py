@@ -195,7 +195,9 @@ class ConfluenceClient:
             me = self._json("GET", "/wiki/rest/api/user/current", what="user")
             # v1 answers anonymous callers with an "anonymous" user instead of 401 on some sites.
             if me.get("type") == "anonymous":
-                raise AuthenticationFailed(401, "Confluence treated the request as anonymous: check email and API token")
+                raise AuthenticationFailed(
+                    401, "Confluence treated the request as anonymous: check email and API token"
+                )
             self._json("GET", "/wiki/api/v2/spaces", params={"limit": 1})
         except ConfluenceError as error:
             return ConnectionReport(ok=False, site_url=self.site_url, message=_explain(error), error=error)
@@ -417,7 +419,9 @@ class ConfluenceClient:
     def labels(self, page_id: str) -> list[str]:
         return [
             item["name"]
-            for item, _ in self._paginate_v2(f"/wiki/api/v2/pages/{page_id}/labels", {"limit": V2_PAGE_LIMIT}, what="page")
+            for item, _ in self._paginate_v2(
+                f"/wiki/api/v2/pages/{page_id}/labels", {"limit": V2_PAGE_LIMIT}, what="page"
+            )
         ]
 
     def get_property(self, page_id: str, key: str) -> Property | None:
@@ -429,7 +433,11 @@ class ConfluenceClient:
 
     def create_property(self, page_id: str, key: str, value: Any) -> Property:
         response = self._send(
-            "POST", f"/wiki/api/v2/pages/{page_id}/properties", json={"key": key, "value": value}, policy="write", what="page"
+            "POST",
+            f"/wiki/api/v2/pages/{page_id}/properties",
+            json={"key": key, "value": value},
+            policy="write",
+            what="page",
         )
         assert isinstance(response, requests.Response)
         return _property_from(_decode(response))
@@ -437,7 +445,11 @@ class ConfluenceClient:
     def update_property(self, page_id: str, current: Property, value: Any) -> Property:
         payload = {"key": current.key, "value": value, "version": {"number": current.version + 1}}
         response = self._send(
-            "PUT", f"/wiki/api/v2/pages/{page_id}/properties/{current.id}", json=payload, policy="write", what="property"
+            "PUT",
+            f"/wiki/api/v2/pages/{page_id}/properties/{current.id}",
+            json=payload,
+            policy="write",
+            what="property",
         )
         assert isinstance(response, requests.Response)
         return _property_from(_decode(response))
@@ -477,7 +489,9 @@ class ConfluenceClient:
         for start in range(0, len(ids), USERS_BULK_BATCH):
             batch = ids[start : start + USERS_BULK_BATCH]
             # A lookup, though sent as POST: resending it is harmless.
-            response = self._send("POST", "/wiki/api/v2/users-bulk", json={"accountIds": batch}, policy="read", what="user")
+            response = self._send(
+                "POST", "/wiki/api/v2/users-bulk", json={"accountIds": batch}, policy="read", what="user"
+            )
             assert isinstance(response, requests.Response)
             for item in _decode(response).get("results") or []:
                 users.append(
@@ -499,7 +513,9 @@ class ConfluenceClient:
         return int(self._json("GET", f"/wiki/rest/api/analytics/content/{page_id}/views", what="page").get("count", 0))
 
     def page_viewers(self, page_id: str) -> int:
-        return int(self._json("GET", f"/wiki/rest/api/analytics/content/{page_id}/viewers", what="page").get("count", 0))
+        return int(
+            self._json("GET", f"/wiki/rest/api/analytics/content/{page_id}/viewers", what="page").get("count", 0)
+        )
 
     # ------------------------------------------------------------------ transport
 
@@ -519,7 +535,9 @@ class ConfluenceClient:
             next_path = links.get("next") or _link_header_next(response)
             next_params = None
 
-    def _json(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, what: str = "page") -> dict[str, Any]:
+    def _json(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, what: str = "page"
+    ) -> dict[str, Any]:
         response = self._send(method, path, params=params, policy="read", what=what)
         assert isinstance(response, requests.Response)
         return _decode(response)

@@ -27,7 +27,9 @@ class NotFound(ConfluenceError):
     Confluence answers 404 also when the account may not see the object, so this can mean missing permission.
     """
 
-    def __init__(self, status: int | None, message: str, retry_after: float | None = None, *, what: str = "page") -> None:
+    def __init__(
+        self, status: int | None, message: str, retry_after: float | None = None, *, what: str = "page"
+    ) -> None:
         super().__init__(status, message, retry_after)
         self.what = what
 
@@ -39,7 +41,9 @@ class BadRequest(ConfluenceError):
 class TitleExists(BadRequest):
     """v2's 400 "A page with this title already exists". ``page_id`` is the existing page's id when found."""
 
-    def __init__(self, status: int | None, message: str, retry_after: float | None = None, *, page_id: str | None = None) -> None:
+    def __init__(
+        self, status: int | None, message: str, retry_after: float | None = None, *, page_id: str | None = None
+    ) -> None:
         super().__init__(status, message, retry_after)
         self.page_id = page_id
 

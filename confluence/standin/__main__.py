@@ -10,7 +10,9 @@ from confluence.standin.state import DEFAULT_EMAIL, DEFAULT_TOKEN
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m confluence.standin", description="An in-memory Confluence Cloud stand-in.")
+    parser = argparse.ArgumentParser(
+        prog="python -m confluence.standin", description="An in-memory Confluence Cloud stand-in."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--email", default=DEFAULT_EMAIL, help="the account accepted with basic auth")
@@ -25,8 +27,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
     server = StandinServer(
-        host=args.host, port=args.port, email=args.email, api_token=args.token, bearer_tokens=args.bearer_token,
-        pages=args.pages, spaces=args.spaces, users=args.users, latency_ms=args.latency_ms, public_url=args.public_url,
+        host=args.host,
+        port=args.port,
+        email=args.email,
+        api_token=args.token,
+        bearer_tokens=args.bearer_token,
+        pages=args.pages,
+        spaces=args.spaces,
+        users=args.users,
+        latency_ms=args.latency_ms,
+        public_url=args.public_url,
     )
     # The token is deliberately not printed: demo logs get pasted into issues.
     print(f"Confluence stand-in at {server.url}/wiki (basic auth as {args.email}); Ctrl-C to stop", flush=True)

@@ -63,12 +63,30 @@ class ApiError(Exception):
         self.code = code
 
 
-_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
-          410: "GONE", 413: "REQUEST_ENTITY_TOO_LARGE", 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_SERVER_ERROR",
-          503: "SERVICE_UNAVAILABLE"}
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 410: "Gone",
-           413: "Request Entity Too Large", 429: "Too Many Requests", 500: "Internal Server Error",
-           503: "Service Unavailable"}
+_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    410: "GONE",
+    413: "REQUEST_ENTITY_TOO_LARGE",
+    429: "TOO_MANY_REQUESTS",
+    500: "INTERNAL_SERVER_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    410: "Gone",
+    413: "Request Entity Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def error_body(status: int, title: str | None = None, *, v1: bool = False, code: str | None = None) -> dict[str, Any]:
@@ -124,7 +142,7 @@ def _page_of(
     after = _after(request.get("cursor"))
     chosen: list[int] = []
     more = False
-    for page_id in ids[state.page_ids_after(ids, after):]:
+    for page_id in ids[state.page_ids_after(ids, after) :]:
         if not keep(page_id):
             continue
         if len(chosen) == limit:
@@ -145,7 +163,9 @@ def slug(title: str) -> str:
     return quote_plus(title)
 
 
-def page_json(state: StandinState, page: PageRecord, request: Request, *, body_format: str | None, single: bool) -> dict[str, Any]:
+def page_json(
+    state: StandinState, page: PageRecord, request: Request, *, body_format: str | None, single: bool
+) -> dict[str, Any]:
     space = state.spaces[page.space_id]
     data: dict[str, Any] = {
         "id": str(page.id),
@@ -203,8 +223,13 @@ def property_json(prop: PropertyRecord, account_id: str) -> dict[str, Any]:
         "id": str(prop.id),
         "key": prop.key,
         "value": prop.value,
-        "version": {"createdAt": iso(prop.created_at), "message": prop.message, "number": prop.version,
-                    "minorEdit": False, "authorId": account_id},
+        "version": {
+            "createdAt": iso(prop.created_at),
+            "message": prop.message,
+            "number": prop.version,
+            "minorEdit": False,
+            "authorId": account_id,
+        },
     }
 
 
@@ -324,10 +349,14 @@ def get_pages(state: StandinState, request: Request) -> Reply:
     with state.lock:
         if title is not None:
             # Titles are indexed per space, so the portal's "page by title" look-up stays O(1) at 10,000 pages.
-            candidates = sorted(
-                pid for (sid, t), pid in state.titles.items() if t == title and (not wanted_spaces or sid in wanted_spaces)
-            ) if not wanted_spaces else sorted(
-                state.titles[(sid, title)] for sid in wanted_spaces if (sid, title) in state.titles
+            candidates = (
+                sorted(
+                    pid
+                    for (sid, t), pid in state.titles.items()
+                    if t == title and (not wanted_spaces or sid in wanted_spaces)
+                )
+                if not wanted_spaces
+                else sorted(state.titles[(sid, title)] for sid in wanted_spaces if (sid, title) in state.titles)
             )
         elif len(wanted_spaces) == 1:
             candidates = state.space_page_ids.get(next(iter(wanted_spaces)), [])
@@ -376,7 +405,9 @@ def create_page(state: StandinState, request: Request) -> Reply:
             parent_id = parent.id
         if (space.id, title) in state.titles:
             raise ApiError(400, TITLE_EXISTS)
-        page = state.add_page(space_id=space.id, title=title, body=value, parent_id=parent_id, author_id=request.account_id)
+        page = state.add_page(
+            space_id=space.id, title=title, body=value, parent_id=parent_id, author_id=request.account_id
+        )
         return Reply(200, page_json(state, page, request, body_format="storage", single=True))
 
 
@@ -441,7 +472,9 @@ def get_page_properties(state: StandinState, request: Request) -> Reply:
     with state.lock:
         page = _current_page(state, request.params["page-id"])
         by_id = {prop.id: prop for prop in page.properties.values()}
-        chosen, links, headers = _page_of(request, sorted(by_id), lambda pid: key is None or by_id[pid].key == key, state)
+        chosen, links, headers = _page_of(
+            request, sorted(by_id), lambda pid: key is None or by_id[pid].key == key, state
+        )
         results = [property_json(by_id[pid], request.account_id) for pid in chosen]
     return Reply(200, {"results": results, "_links": links}, headers)
 
@@ -539,8 +572,16 @@ def add_labels_to_content(state: StandinState, request: Request) -> Reply:
                 present.add(name)
         results = [{"prefix": "global", "name": name, "id": str(lid), "label": name} for lid, name in page.labels]
     base = f"{request.base_url}/wiki"
-    return Reply(200, {"results": results, "start": 0, "limit": 200, "size": len(results),
-                       "_links": {"base": base, "context": "/wiki", "self": f"{base}/rest/api/content/{page.id}/label"}})
+    return Reply(
+        200,
+        {
+            "results": results,
+            "start": 0,
+            "limit": 200,
+            "size": len(results),
+            "_links": {"base": base, "context": "/wiki", "self": f"{base}/rest/api/content/{page.id}/label"},
+        },
+    )
 
 
 _CQL_TYPE_USER = re.compile(r"""^\s*type\s*=\s*["']?user["']?\s*$""")
@@ -576,13 +617,29 @@ def search_user(state: StandinState, request: Request) -> Reply:
             for user in chosen
         ]
     base = f"{request.base_url}/wiki"
-    links: dict[str, Any] = {"base": base, "context": "/wiki",
-                             "self": f"{base}/rest/api/search/user?{urlencode({'cql': cql})}"}
+    links: dict[str, Any] = {
+        "base": base,
+        "context": "/wiki",
+        "self": f"{base}/rest/api/search/user?{urlencode({'cql': cql})}",
+    }
     if start + len(results) < total:
         # v1 links are relative to the /wiki context, unlike v2's.
-        links["next"] = "/rest/api/search/user?" + urlencode({"cql": cql, "start": start + len(results), "limit": limit})
-    return Reply(200, {"results": results, "start": start, "limit": limit, "size": len(results), "totalSize": total,
-                       "cqlQuery": cql, "searchDuration": 1, "_links": links})
+        links["next"] = "/rest/api/search/user?" + urlencode(
+            {"cql": cql, "start": start + len(results), "limit": limit}
+        )
+    return Reply(
+        200,
+        {
+            "results": results,
+            "start": start,
+            "limit": limit,
+            "size": len(results),
+            "totalSize": total,
+            "cqlQuery": cql,
+            "searchDuration": 1,
+            "_links": links,
+        },
+    )
 
 
 def _analytics(state: StandinState, request: Request, attribute: str) -> Reply:
@@ -605,9 +662,18 @@ def get_current_user(state: StandinState, request: Request) -> Reply:
 
 
 def get_system_info(state: StandinState, request: Request) -> Reply:
-    return Reply(200, {"cloudId": "00000000-0000-4000-8000-standin00000", "commitHash": "standin",
-                       "baseUrl": f"{request.base_url}/wiki", "edition": "standard", "siteTitle": "Confluence stand-in",
-                       "defaultLocale": "en_GB", "defaultTimeZone": "UTC"})
+    return Reply(
+        200,
+        {
+            "cloudId": "00000000-0000-4000-8000-standin00000",
+            "commitHash": "standin",
+            "baseUrl": f"{request.base_url}/wiki",
+            "edition": "standard",
+            "siteTitle": "Confluence stand-in",
+            "defaultLocale": "en_GB",
+            "defaultTimeZone": "UTC",
+        },
+    )
 
 
 def content_gone(state: StandinState, request: Request) -> Reply:
@@ -644,8 +710,14 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
     ("PUT", V1 + "/content/{id}", "removedV1Content", content_gone),
 ]
 
-WRITE_OPERATIONS = {"createPage", "updatePage", "deletePage", "createPageProperty", "updatePagePropertyById",
-                    "addLabelsToContent"}
+WRITE_OPERATIONS = {
+    "createPage",
+    "updatePage",
+    "deletePage",
+    "createPageProperty",
+    "updatePagePropertyById",
+    "addLabelsToContent",
+}
 
 
 def _compile(template: str) -> re.Pattern[str]:

@@ -87,7 +87,9 @@ class FaultPlan:
         fraction: FractionFault | dict[str, Any] | None = None,
     ) -> Knobs:
         """Change the given knobs (``faults`` replaces the schedule, ``add_faults`` appends to it)."""
-        parsed_faults = [f if isinstance(f, Fault) else Fault.from_dict(f) for f in faults] if faults is not None else None
+        parsed_faults = (
+            [f if isinstance(f, Fault) else Fault.from_dict(f) for f in faults] if faults is not None else None
+        )
         parsed_added = [f if isinstance(f, Fault) else Fault.from_dict(f) for f in add_faults or []]
         parsed_fraction = (
             fraction if isinstance(fraction, FractionFault) or fraction is None else FractionFault.from_dict(fraction)

@@ -129,7 +129,9 @@ class StandinServer:
         after: bool = False,
     ) -> None:
         """Schedule ``times`` failures of the next matching requests (see ``Fault``)."""
-        self.faults.set(add_faults=[Fault(status=status, retry_after=retry_after, drop=drop, after=after, op=op, times=times)])
+        self.faults.set(
+            add_faults=[Fault(status=status, retry_after=retry_after, drop=drop, after=after, op=op, times=times)]
+        )
 
     def fail_after_create(self, *, status: int = 500, drop: bool = False, times: int = 1) -> None:
         """The ambiguous case: the next create makes the page, then answers ``status`` or drops the connection."""
@@ -254,6 +256,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._web(path, query)
         except _Dropped:
             self._drop()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (its read timeout); nobody is left to answer
         except Exception:
             logger.exception("stand-in failed on %s %s", self.command, self.path)
             self.close_connection = True
@@ -288,8 +292,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         account = self.standin.authenticate(self.headers.get("Authorization"))
         if account is None:
-            self._send_json(401, api.error_body(401, "Unauthorized; check the email and API token", v1=v1),
-                            {"WWW-Authenticate": 'Basic realm="Confluence"'})
+            self._send_json(
+                401,
+                api.error_body(401, "Unauthorized; check the email and API token", v1=v1),
+                {"WWW-Authenticate": 'Basic realm="Confluence"'},
+            )
             return
         try:
             body = json.loads(raw) if raw else None
@@ -320,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ control API
 
     def _control(self, path: str, query: list[tuple[str, str]]) -> None:
-        action = path[len(CONTROL):].strip("/")
+        action = path[len(CONTROL) :].strip("/")
         raw = self._read_body()
         try:
             body = json.loads(raw) if raw else {}
@@ -367,7 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
                             page.views += 1
                         self._html(200, page.title, self._page_html(state, page))
                         return
-        self._html(404, "Not found", "<p>Nothing here. <a href=\"/wiki\">All spaces</a></p>")
+        self._html(404, "Not found", '<p>Nothing here. <a href="/wiki">All spaces</a></p>')
 
     def _html(self, status: int, title: str, content: str) -> None:
         document = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} - Confluence stand-in</title>
@@ -401,7 +408,7 @@ td,th{{border:1px solid #dfe1e6;padding:.3em .6em}} .label{{background:#dfe1e6;b
                 for p in reversed(pages[-shown:])
             )
         more = f'<p class="meta">Showing the newest {shown} of {len(pages)}.</p>' if len(pages) > shown else ""
-        return f"<h1>{html.escape(space.name)}</h1><p class=\"meta\">Space key {html.escape(space.key)}</p>{more}<ul>{items}</ul>"
+        return f'<h1>{html.escape(space.name)}</h1><p class="meta">Space key {html.escape(space.key)}</p>{more}<ul>{items}</ul>'
 
     @staticmethod
     def _page_href(key: str, page: PageRecord) -> str:
@@ -418,7 +425,9 @@ td,th{{border:1px solid #dfe1e6;padding:.3em .6em}} .label{{background:#dfe1e6;b
             labels = "".join(f'<span class="label">{html.escape(name)}</span>' for _, name in page.labels)
             body, title, version, message = page.body, page.title, page.version, page.version_message
             author = state.users.get(page.version_author_id)
-        trail = " / ".join([f'<a href="/wiki/spaces/{quote(space.key)}/overview">{html.escape(space.name)}</a>', *reversed(crumbs)])
+        trail = " / ".join(
+            [f'<a href="/wiki/spaces/{quote(space.key)}/overview">{html.escape(space.name)}</a>', *reversed(crumbs)]
+        )
         meta = f"Version {version}" + (f" — {html.escape(message)}" if message else "")
         if author is not None:
             meta += f" · by {html.escape(author.display_name)}"

@@ -94,7 +94,9 @@ class StandinState:
     """All data of one stand-in. Ids are increasing integers, so id order is creation order and a cursor can be
     "the last id returned"."""
 
-    def __init__(self, *, email: str = DEFAULT_EMAIL, pages: int = 0, spaces: int = 2, users: int = 300, seed: int = 1) -> None:
+    def __init__(
+        self, *, email: str = DEFAULT_EMAIL, pages: int = 0, spaces: int = 2, users: int = 300, seed: int = 1
+    ) -> None:
         self.lock = threading.RLock()
         self.email = email
         self.spaces: dict[int, SpaceRecord] = {}
@@ -134,15 +136,27 @@ class StandinState:
             return space
 
     def add_page(
-        self, *, space_id: int, title: str, body: str, parent_id: int | None, author_id: str = SERVICE_ACCOUNT_ID,
+        self,
+        *,
+        space_id: int,
+        title: str,
+        body: str,
+        parent_id: int | None,
+        author_id: str = SERVICE_ACCOUNT_ID,
         created_at: datetime | None = None,
     ) -> PageRecord:
         """Insert a page; the caller has checked the title is free and the parent exists."""
         with self.lock:
             moment = created_at or now()
             page = PageRecord(
-                id=self.new_id(), space_id=space_id, title=title, parent_id=parent_id, body=body,
-                created_at=moment, author_id=author_id, version_created_at=moment,
+                id=self.new_id(),
+                space_id=space_id,
+                title=title,
+                parent_id=parent_id,
+                body=body,
+                created_at=moment,
+                author_id=author_id,
+                version_created_at=moment,
             )
             self.pages[page.id] = page
             self.page_ids.append(page.id)
@@ -189,8 +203,32 @@ class StandinState:
             account_id=SERVICE_ACCOUNT_ID, display_name="Portal Service Account", email=self.email
         )
         self.user_order.append(SERVICE_ACCOUNT_ID)
-        first = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Margaret", "Linus", "Radia", "Donald", "Frances", "Tim"]
-        last = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Thompson", "Hamilton", "Torvalds", "Perlman", "Knuth"]
+        first = [
+            "Ada",
+            "Grace",
+            "Alan",
+            "Edsger",
+            "Barbara",
+            "Ken",
+            "Margaret",
+            "Linus",
+            "Radia",
+            "Donald",
+            "Frances",
+            "Tim",
+        ]
+        last = [
+            "Lovelace",
+            "Hopper",
+            "Turing",
+            "Dijkstra",
+            "Liskov",
+            "Thompson",
+            "Hamilton",
+            "Torvalds",
+            "Perlman",
+            "Knuth",
+        ]
         for n in range(max(0, users - 1)):
             account_id = f"5b10ac8d82e05b22cc7d{n:04x}" + uuid.UUID(int=rng.getrandbits(128)).hex[:4]
             name = f"{rng.choice(first)} {rng.choice(last)} {n + 1}"

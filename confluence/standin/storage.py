@@ -11,7 +11,11 @@ AC = "http://atlassian.com/content"
 RI = "http://atlassian.com/resource/identifier"
 
 # Storage format is XHTML: HTML's named entities (&nbsp;, &mdash; ...) are allowed although XML alone knows five.
-_ENTITIES = "".join(f'<!ENTITY {name} "&#{code};">' for name, code in name2codepoint.items() if name not in {"amp", "lt", "gt", "quot", "apos"})
+_ENTITIES = "".join(
+    f'<!ENTITY {name} "&#{code};">'
+    for name, code in name2codepoint.items()
+    if name not in {"amp", "lt", "gt", "quot", "apos"}
+)
 _PROLOG = f"<!DOCTYPE root [{_ENTITIES}]>"
 _OPEN = f'<root xmlns:ac="{AC}" xmlns:ri="{RI}">'
 

@@ -54,7 +54,9 @@ def test_iter_pages_across_several_pages(seeded_client: ConfluenceClient, limit:
 def test_next_links_are_relative_and_mirrored_in_the_link_header(seeded: StandinServer) -> None:
     space_id = seeded.state.space_by_key["DOCS"]
     auth = (DEFAULT_EMAIL, DEFAULT_TOKEN)
-    first = requests.get(f"{seeded.url}/wiki/api/v2/pages", params={"space-id": space_id, "limit": 250}, auth=auth, timeout=5)
+    first = requests.get(
+        f"{seeded.url}/wiki/api/v2/pages", params={"space-id": space_id, "limit": 250}, auth=auth, timeout=5
+    )
     next_link = first.json()["_links"]["next"]
     assert next_link.startswith("/wiki/api/v2/pages?") and "cursor=" in next_link
     assert first.headers["Link"] == f'<{next_link}>; rel="next"'
@@ -143,7 +145,9 @@ def test_cloud_id_goes_through_the_api_gateway() -> None:
 
     session = requests.Session()
     session.mount("https://", Recorder())
-    confluence = ConfluenceClient(base_url="https://acme.atlassian.net/wiki", bearer_token="t", cloud_id="abc-123", session=session)
+    confluence = ConfluenceClient(
+        base_url="https://acme.atlassian.net/wiki", bearer_token="t", cloud_id="abc-123", session=session
+    )
     assert confluence.space("DOCS").web_url == "https://acme.atlassian.net/wiki/spaces/DOCS"
     assert seen[0].url.startswith("https://api.atlassian.com/ex/confluence/abc-123/wiki/api/v2/spaces?")
     assert seen[0].headers["User-Agent"] == USER_AGENT and seen[0].headers["Authorization"] == "Bearer t"

@@ -41,7 +41,9 @@ def test_create_get_update_page(client: ConfluenceClient, standin: StandinServer
     fetched = client.page(created.id, with_body=True)
     assert fetched.body == "<p>v1</p>" and fetched.title == "Release notes"
     assert client.page(created.id).body is None
-    updated = client.update_page(page_id=created.id, title="Release notes", body="<p>v2</p>", version=2, message="Second")
+    updated = client.update_page(
+        page_id=created.id, title="Release notes", body="<p>v2</p>", version=2, message="Second"
+    )
     assert updated.version == 2 and updated.version_message == "Second"
     assert client.page(created.id, with_body=True).body == "<p>v2</p>"
     found = client.page_by_title(docs.id, "Release notes")

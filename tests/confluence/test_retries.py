@@ -17,7 +17,9 @@ def _pages_titled(standin: StandinServer, title: str) -> int:
     return sum(1 for page in standin.state.pages.values() if page.title == title and page.status == "current")
 
 
-def test_429_then_success_waits_retry_after(client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime) -> None:
+def test_429_then_success_waits_retry_after(
+    client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime
+) -> None:
     standin.fail(429, retry_after=3, times=2, op="getSpaces")
     assert client.space("DOCS").key == "DOCS"
     assert fake_time.sleeps == [3, 3]
@@ -31,7 +33,9 @@ def test_retry_after_is_a_minimum_even_with_low_jitter(standin: StandinServer, f
     assert fake_time.sleeps == [7]
 
 
-def test_429_without_retry_after_backs_off_exponentially(client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime) -> None:
+def test_429_without_retry_after_backs_off_exponentially(
+    client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime
+) -> None:
     standin.fail(429, times=3, op="getSpaces")
     client.space("DOCS")
     assert fake_time.sleeps == [2, 4, 8]
@@ -44,7 +48,9 @@ def test_backoff_is_jittered_and_capped(standin: StandinServer, fake_time: FakeT
     assert fake_time.sleeps == pytest.approx([2.6, 5.2, 10.4, 20.8, 30, 30])
 
 
-def test_429_forever_gives_rate_limited_after_four_retries(client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime) -> None:
+def test_429_forever_gives_rate_limited_after_four_retries(
+    client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime
+) -> None:
     standin.set_knobs(fraction={"rate": 1.0, "status": 429, "retry_after": 1})
     with pytest.raises(RateLimited) as caught:
         client.space("DOCS")
@@ -68,7 +74,9 @@ def test_retry_after_beyond_the_deadline_is_not_waited(standin: StandinServer, f
     assert caught.value.retry_after == 120 and fake_time.sleeps == []
 
 
-def test_reads_retry_5xx_and_dropped_connections(client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime) -> None:
+def test_reads_retry_5xx_and_dropped_connections(
+    client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime
+) -> None:
     standin.fail(500, op="getSpaces")
     standin.fail(drop=True, op="getSpaces")
     standin.fail(502, op="getSpaces")
@@ -91,7 +99,9 @@ def test_update_is_not_resent_after_a_500(client: ConfluenceClient, standin: Sta
     assert standin.stats()["operations"]["updatePage"] == 1
 
 
-def test_update_is_resent_after_503_with_retry_after(client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime) -> None:
+def test_update_is_resent_after_503_with_retry_after(
+    client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime
+) -> None:
     page = client.create_page(space_id=client.space("DOCS").id, title="Later", body="<p>a</p>")
     standin.fail(503, retry_after=5, op="updatePage")
     assert client.update_page(page_id=page.id, title="Later", body="<p>b</p>", version=2).version == 2
@@ -103,8 +113,13 @@ def test_connection_refused_is_unavailable(fake_time: FakeTime) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     confluence = ConfluenceClient(
-        base_url=f"http://127.0.0.1:{port}", email="a", api_token="b", sleep=fake_time.sleep, clock=fake_time.clock,
-        random=lambda: 0.5, max_retries=2,
+        base_url=f"http://127.0.0.1:{port}",
+        email="a",
+        api_token="b",
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        random=lambda: 0.5,
+        max_retries=2,
     )
     report = confluence.check_connection()
     assert not report.ok and isinstance(report.error, Unavailable) and "Could not reach" in report.message
@@ -115,7 +130,10 @@ def test_connection_refused_is_unavailable(fake_time: FakeTime) -> None:
 
 def test_read_timeout_is_unavailable(standin: StandinServer, fake_time: FakeTime) -> None:
     standin.set_knobs(latency_ms=400)
-    with make_client(standin, fake_time, read_timeout=0.1, max_retries=1) as confluence, pytest.raises(Unavailable) as caught:
+    with (
+        make_client(standin, fake_time, read_timeout=0.1, max_retries=1) as confluence,
+        pytest.raises(Unavailable) as caught,
+    ):
         confluence.space("DOCS")
     assert "in time" in caught.value.message and confluence.requests_made == 2
 
@@ -144,7 +162,9 @@ def test_create_that_failed_before_creating_is_resent_once(client: ConfluenceCli
     assert operations["createPage"] == 2 and operations["getPages"] == 1
 
 
-def test_create_after_429_is_resent_without_a_look_up(client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime) -> None:
+def test_create_after_429_is_resent_without_a_look_up(
+    client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime
+) -> None:
     docs = client.space("DOCS")
     standin.fail(429, retry_after=1, op="createPage", times=2)
     client.create_page(space_id=docs.id, title="Rate limited", body="<p/>")
