@@ -599,8 +599,10 @@ class ConfluenceClient:
                     return response
                 error = _error_from(response, what)
                 status = response.status_code
-                if status == 429 or (status == 503 and error.retry_after is not None):
-                    retryable = True  # Confluence said the request was not processed: safe for any method
+                # A 429 means "not processed": safe to resend for any method. A 503 with Retry-After is as good for
+                # updates, but a create is checked for first anyway: a duplicate page is the one failure we must avoid.
+                if status == 429 or (status == 503 and error.retry_after is not None and policy != "create"):
+                    retryable = True
                 elif status >= 500:
                     retryable, ambiguous = policy != "write", policy == "create"
                 else:

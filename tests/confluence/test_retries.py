@@ -189,3 +189,13 @@ def test_marker_decides_whose_page_it_is(client: ConfluenceClient, standin: Stan
     standin.fail_after_create(status=500)
     page = client.create_page(space_id=docs.id, title="Mine", body="<p>x</p>", marker=lambda page: page.version == 1)
     assert page.title == "Mine" and _pages_titled(standin, "Mine") == 1
+
+
+def test_create_after_503_with_retry_after_is_looked_up_first(
+    client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime
+) -> None:
+    docs = client.space("DOCS")
+    standin.fail(503, retry_after=4, after=True, op="createPage")
+    page = client.create_page(space_id=docs.id, title="Busy", body="<p/>")
+    assert _pages_titled(standin, "Busy") == 1 and page.title == "Busy" and fake_time.sleeps == [4]
+    assert standin.stats()["operations"]["createPage"] == 1
