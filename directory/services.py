@@ -1,0 +1,466 @@
+"""The directory sync: an instance's spaces, pages, users and page activity, fetched and upserted.
+
+One service, ``sync_run``, serves ``manage.py sync_confluence`` and the admin. It streams: pages arrive 250 at a time
+through v2's cursor, are compared with the stored rows of that batch only, and only rows that differ are written.
+Users come from v1 search and are detailed through v2 users-bulk 250 at a time. Views and viewers (two v1 analytics
+calls a page) are read by a small thread pool; every database write stays on the calling thread, so the workers
+never hold a connection.
+
+A problem in one part (a space the account may not read, user search refused, analytics refused, retries exhausted)
+is written on the run as a sentence that says what to fix, and the rest continues. Only a refusal of the
+credentials themselves, or the space list, ends the run early.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from confluence import client as confluence_client
+from confluence.client import ConfluenceClient
+from confluence.errors import AuthenticationFailed, ConfluenceError, NotFound, RateLimited, Unavailable
+from directory.models import ConfluenceUser, Page, PageActivity, Space, SyncRun
+from portal import confluence as portal_confluence
+from tokens.models import Instance
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+T = TypeVar("T")
+
+BATCH = confluence_client.V2_PAGE_LIMIT  # one v2 page of results is one database batch
+USERS_BULK_BATCH = confluence_client.USERS_BULK_BATCH
+USER_SEARCH_LIMIT = 1000  # the most v1 search/user returns at once
+MAX_ERRORS = 50  # beyond this a run keeps counting problems but stops listing them
+
+PAGE_FIELDS = ["space", "title", "parent_id", "status", "version", "created_at", "last_updated_at", "author_id", "web_url", "gone_at"]
+USER_FIELDS = ["display_name", "email", "account_status", "account_type", "time_zone"]
+SPACE_FIELDS = ["key", "name", "type", "status", "homepage_id", "web_url"]
+
+
+class SyncAborted(Exception):
+    """A failure after which no other part of the sync can succeed (the credentials were refused)."""
+
+
+# ---------------------------------------------------------------------- messages
+
+
+def explain_credentials(error: ConfluenceError) -> str:
+    return (
+        f"Confluence refused the credentials ({error.status}): check the instance's service account email and "
+        "API token (an Atlassian API token from id.atlassian.com, for that email)."
+    )
+
+
+def explain_users(error: ConfluenceError) -> str:
+    if isinstance(error, AuthenticationFailed) and error.status == 403:
+        return (
+            "Users could not be listed (403): the service account needs the Confluence Administrator role or "
+            "user-management permission (Atlassian Administration > Products > Confluence > Admins). "
+            "Users were skipped; pages and views continued."
+        )
+    return f"Users could not be fully read: {_describe(error)}. Users were left as they were."
+
+
+def explain_analytics(error: ConfluenceError) -> str:
+    if isinstance(error, AuthenticationFailed) and error.status == 403:
+        return (
+            "Page views could not be read (403): analytics need the service account to be a Confluence "
+            "Administrator. Views and viewers were skipped for the rest of this run."
+        )
+    return f"Page views could not be read: {_describe(error)}."
+
+
+def explain_space(space_label: str, error: ConfluenceError) -> str:
+    if isinstance(error, (AuthenticationFailed, NotFound)) and error.status in (403, 404):
+        why = (
+            f"Space {space_label} could not be read ({error.status}): give the service account the space "
+            "permission \"View\" (Space settings > Permissions), or leave the space out. The space was skipped."
+        )
+        return why
+    return f"Space {space_label} could not be fully read: {_describe(error)}. Its remaining pages were skipped."
+
+
+def _describe(error: ConfluenceError) -> str:
+    if isinstance(error, RateLimited):
+        return "Confluence kept answering 429 (rate limited) after every retry; run the sync again later"
+    if isinstance(error, Unavailable):
+        return f"Confluence was unavailable ({error.message})"
+    return f"Confluence answered {error.status}: {error.message}"
+
+
+# ---------------------------------------------------------------------- the run
+
+
+@dataclass
+class _Meter:
+    """Counts and a rate for progress lines; ``expected`` (from the last sync) makes an estimate possible."""
+
+    what: str
+    expected: int | None = None
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def line(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = self.done / elapsed
+        text = f"{self.what}: {self.done:,} so far, {rate:,.0f}/s"
+        if self.expected and rate > 0 and self.done < self.expected:
+            remaining = (self.expected - self.done) / rate
+            text += f", about {_seconds(remaining)} left of ~{self.expected:,} (as many as the last sync found)"
+        return text
+
+
+def _quiet(line: str) -> None:
+    """Progress nobody asked for."""
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value < 90 else f"{value / 60:.1f} min"
+
+
+def sync_run(
+    *,
+    instance: Instance,
+    spaces: Iterable[str] | None = None,
+    progress: Progress | None = None,
+    client: ConfluenceClient | None = None,
+) -> SyncRun:
+    """Fetch the instance's spaces (all, or the keys given), their pages, the users and page activity.
+
+    Returns the finished SyncRun; its status is ``failed`` when the credentials or the space list were refused,
+    ``partial`` when some part was skipped (its ``errors`` say which and what to fix), else ``succeeded``.
+    """
+    keys = [key.strip() for key in spaces or [] if key.strip()]
+    run = SyncRun.objects.create(instance=instance, spaces_requested=keys)
+    own_client = client is None
+    confluence = client or portal_confluence.build_client(instance)
+    requests_before = confluence.requests_made
+    sync = _Sync(run=run, instance=instance, client=confluence, progress=progress if progress is not None else _quiet)
+    try:
+        sync.run(keys or None)
+    except SyncAborted:
+        run.status = SyncRun.Status.FAILED
+    except Exception as exc:
+        # A bug or a database failure: the run must not stay "running" forever, and the admin sees what happened.
+        logger.exception("directory sync of %s failed", instance)
+        sync.error(f"The sync stopped on an unexpected error: {type(exc).__name__}: {exc}")
+        run.status = SyncRun.Status.FAILED
+    else:
+        run.status = SyncRun.Status.PARTIAL if run.errors else SyncRun.Status.SUCCEEDED
+    finally:
+        sync.close()
+        run.requests_made = confluence.requests_made - requests_before
+        run.finished_at = timezone.now()
+        run.save()
+        if own_client:
+            confluence.close()
+    sync.say(summary(run))
+    return run
+
+
+def summary(run: SyncRun) -> str:
+    duration = run.duration_seconds or 0.0
+    lines = [
+        f"Sync of {run.instance.name} {run.get_status_display()} in {duration:.1f} s: "
+        f"{run.spaces_seen} spaces ({run.spaces_skipped} skipped), {run.pages_seen:,} pages "
+        f"({run.pages_created:,} new, {run.pages_updated:,} changed, {run.pages_gone:,} gone), "
+        f"{run.users_seen:,} users ({run.users_created:,} new, {run.users_updated:,} changed), "
+        f"views of {run.activity_fetched:,} pages ({run.activity_written:,} changed); "
+        f"{run.rows_written:,} rows written, {run.requests_made:,} requests to Confluence.",
+    ]
+    if run.errors:
+        lines.append(f"{len(run.errors)} problem(s): see the errors below and on the sync run in the admin.")
+    return "\n".join(lines)
+
+
+class _Sync:
+    def __init__(self, *, run: SyncRun, instance: Instance, client: ConfluenceClient, progress: Progress) -> None:
+        self.run_row = run
+        self.instance = instance
+        self.client = client
+        self.say = progress
+        self.problems = 0
+        self.analytics_refused = False
+        self.pool = ThreadPoolExecutor(
+            max_workers=max(1, settings.DIRECTORY_ANALYTICS_CONCURRENCY), thread_name_prefix="directory-analytics"
+        )
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def error(self, message: str) -> None:
+        self.problems += 1
+        if len(self.run_row.errors) < MAX_ERRORS:
+            self.run_row.errors.append(message)
+        elif len(self.run_row.errors) == MAX_ERRORS:
+            self.run_row.errors.append("More problems followed; only the first ones are listed.")
+        self.say(f"problem: {message}")
+
+    def _fatal(self, error: ConfluenceError) -> None:
+        """401 anywhere means no call can succeed: say so once and stop."""
+        if isinstance(error, AuthenticationFailed) and error.status == 401:
+            self.error(explain_credentials(error))
+            raise SyncAborted from error
+
+    def run(self, keys: list[str] | None) -> None:
+        for space in self._spaces(keys):
+            self._space_pages(space)
+        self._users()
+
+    # ------------------------------------------------------------------ spaces
+
+    def _spaces(self, keys: list[str] | None) -> list[Space]:
+        self.say("spaces: listing" + (f" {', '.join(keys)}" if keys else " every space the account can see"))
+        try:
+            remote = list(self.client.iter_spaces(keys))
+        except ConfluenceError as error:
+            self._fatal(error)
+            if isinstance(error, AuthenticationFailed):
+                self.error(
+                    f"The spaces could not be listed ({error.status}): the service account needs the global "
+                    "permission \"Can use\" Confluence. Nothing was synced."
+                )
+            else:
+                self.error(f"The spaces could not be listed: {_describe(error)}. Nothing was synced.")
+            raise SyncAborted from error
+        if keys:
+            found = {space.key for space in remote}
+            for key in keys:
+                if key not in found:
+                    self.run_row.spaces_skipped += 1
+                    self.error(
+                        f"Space {key} was not found, or the service account may not see it: check the key and the "
+                        "space's \"View\" permission. It was skipped."
+                    )
+        now = timezone.now()
+        existing = {s.confluence_id: s for s in Space.objects.filter(instance=self.instance, confluence_id__in=[r.id for r in remote])}
+        rows: list[Space] = []
+        new: list[Space] = []
+        changed: list[Space] = []
+        for item in remote:
+            values = {
+                "key": item.key, "name": item.name[:255], "type": item.type, "status": item.status,
+                "homepage_id": item.homepage_id or "", "web_url": item.web_url,
+            }
+            row = existing.get(item.id)
+            if row is None:
+                row = Space(instance=self.instance, confluence_id=item.id, first_seen_at=now, changed_at=now, **values)
+                new.append(row)
+            elif _assign(row, values):
+                row.changed_at = now
+                changed.append(row)
+            rows.append(row)
+        with transaction.atomic():
+            Space.objects.bulk_create(new)
+            Space.objects.bulk_update(changed, [*SPACE_FIELDS, "changed_at"])
+        self.run_row.rows_written += len(new) + len(changed)
+        if new or changed:
+            # bulk_create does not return ids on every database; the pages need them.
+            ids = {r.confluence_id: r for r in Space.objects.filter(instance=self.instance, confluence_id__in=[r.id for r in remote])}
+            rows = [ids[r.confluence_id] for r in rows]
+        self.say(f"spaces: {len(rows)} to read ({', '.join(r.key for r in rows) or 'none'})")
+        return rows
+
+    # ------------------------------------------------------------------ pages
+
+    def _space_pages(self, space: Space) -> None:
+        label = str(space)
+        previous = Page.objects.filter(space=space).exclude(status=Page.Status.GONE).count()
+        meter = _Meter(f"pages of {label}", expected=previous or None)
+        seen: set[str] = set()  # ids only, one space at a time: what "gone" is measured against
+        stream = self.client.iter_pages(space.confluence_id, limit=BATCH)
+        try:
+            for batch in _batches(stream, BATCH):
+                self._write_pages(space, batch)
+                seen.update(page.id for page in batch)
+                self._activity(batch)
+                meter.done += len(batch)
+                self.say(meter.line())
+        except ConfluenceError as error:
+            self._fatal(error)
+            self.run_row.spaces_skipped += 1
+            self.error(explain_space(label, error))
+            # Pages not reached are unknown, not gone: nothing is marked gone in a space read only in part.
+            return
+        self.run_row.spaces_seen += 1
+        self._mark_gone(space, seen)
+
+    def _write_pages(self, space: Space, batch: list[confluence_client.Page]) -> None:
+        now = timezone.now()
+        existing = {p.page_id: p for p in Page.objects.filter(instance=self.instance, page_id__in=[p.id for p in batch])}
+        new: list[Page] = []
+        changed: list[Page] = []
+        for item in batch:
+            values: dict[str, Any] = {
+                "space": space,
+                "title": item.title[:255],
+                "parent_id": item.parent_id or "",
+                "status": item.status,
+                "version": item.version,
+                "created_at": item.created_at,
+                "last_updated_at": item.version_created_at or item.created_at,
+                "author_id": item.author_id or "",
+                "web_url": item.web_url,
+                "gone_at": None,
+            }
+            row = existing.get(item.id)
+            if row is None:
+                new.append(Page(instance=self.instance, page_id=item.id, first_seen_at=now, changed_at=now, **values))
+            elif _assign(row, values):
+                row.changed_at = now
+                changed.append(row)
+        if new or changed:
+            with transaction.atomic():
+                Page.objects.bulk_create(new)
+                Page.objects.bulk_update(changed, [*PAGE_FIELDS, "changed_at"])
+        self.run_row.pages_seen += len(batch)
+        self.run_row.pages_created += len(new)
+        self.run_row.pages_updated += len(changed)
+        self.run_row.rows_written += len(new) + len(changed)
+
+    def _mark_gone(self, space: Space, seen: set[str]) -> None:
+        now = timezone.now()
+        stored = Page.objects.filter(space=space).exclude(status=Page.Status.GONE).values_list("pk", "page_id")
+        gone = [pk for pk, page_id in stored.iterator(chunk_size=2000) if page_id not in seen]
+        for chunk in _batches(iter(gone), 500):
+            Page.objects.filter(pk__in=chunk).update(status=Page.Status.GONE, gone_at=now, changed_at=now)
+        if gone:
+            self.say(f"pages of {space}: {len(gone):,} no longer in Confluence, marked gone")
+        self.run_row.pages_gone += len(gone)
+        self.run_row.rows_written += len(gone)
+
+    # ------------------------------------------------------------------ activity
+
+    def _activity(self, batch: list[confluence_client.Page]) -> None:
+        if self.analytics_refused:
+            return
+        futures: list[tuple[str, Future[tuple[int, int]]]] = [
+            (page.id, self.pool.submit(self._read_activity, page.id)) for page in batch if page.status == "current"
+        ]
+        counts: dict[str, tuple[int, int]] = {}
+        for page_id, future in futures:
+            try:
+                counts[page_id] = future.result()
+            except NotFound:
+                continue  # deleted between the listing and this call: the next sync marks it gone
+            except ConfluenceError as error:
+                self._fatal(error)
+                if isinstance(error, AuthenticationFailed):
+                    if not self.analytics_refused:
+                        self.analytics_refused = True
+                        self.error(explain_analytics(error))
+                    for _, pending in futures:
+                        pending.cancel()
+                    break
+                self.error(f"Views of page {page_id} could not be read: {_describe(error)}.")
+        if counts:
+            self._write_activity(counts)
+
+    def _read_activity(self, page_id: str) -> tuple[int, int]:
+        if self.analytics_refused:
+            raise AuthenticationFailed(403, "analytics refused earlier in this run")
+        return self.client.page_views(page_id), self.client.page_viewers(page_id)
+
+    def _write_activity(self, counts: dict[str, tuple[int, int]]) -> None:
+        now = timezone.now()
+        pages = dict(Page.objects.filter(instance=self.instance, page_id__in=list(counts)).values_list("page_id", "pk"))
+        existing = {a.page_id: a for a in PageActivity.objects.filter(page_id__in=list(pages.values()))}
+        new: list[PageActivity] = []
+        changed: list[PageActivity] = []
+        for page_id, (views, viewers) in counts.items():
+            pk = pages.get(page_id)
+            if pk is None:
+                continue
+            row = existing.get(pk)
+            if row is None:
+                new.append(PageActivity(page_id=pk, views=views, viewers=viewers, fetched_at=now))
+            elif _assign(row, {"views": views, "viewers": viewers}):
+                row.fetched_at = now
+                changed.append(row)
+        if new or changed:
+            with transaction.atomic():
+                PageActivity.objects.bulk_create(new)
+                PageActivity.objects.bulk_update(changed, ["views", "viewers", "fetched_at"])
+        self.run_row.activity_fetched += len(counts)
+        self.run_row.activity_written += len(new) + len(changed)
+        self.run_row.rows_written += len(new) + len(changed)
+
+    # ------------------------------------------------------------------ users
+
+    def _users(self) -> None:
+        previous = ConfluenceUser.objects.filter(instance=self.instance).count()
+        meter = _Meter("users", expected=previous or None)
+        try:
+            for batch in _batches(self.client.iter_users(limit=USER_SEARCH_LIMIT), USERS_BULK_BATCH):
+                found = {ref.account_id: ref for ref in batch}
+                details = {user.account_id: user for user in self.client.users_bulk(list(found))}
+                self._write_users(found, details)
+                meter.done += len(batch)
+                self.say(meter.line())
+        except ConfluenceError as error:
+            self._fatal(error)
+            self.error(explain_users(error))
+
+    def _write_users(
+        self, found: dict[str, confluence_client.UserRef], details: dict[str, confluence_client.User]
+    ) -> None:
+        now = timezone.now()
+        existing = {u.account_id: u for u in ConfluenceUser.objects.filter(instance=self.instance, account_id__in=list(found))}
+        new: list[ConfluenceUser] = []
+        changed: list[ConfluenceUser] = []
+        for account_id, ref in found.items():
+            detail = details.get(account_id)
+            values = {
+                "display_name": ((detail.display_name if detail else "") or ref.display_name)[:255],
+                # Either answer may carry the email; both leave it out when the user hides it.
+                "email": ((detail.email if detail else None) or ref.email or "")[:255],
+                "account_status": detail.account_status if detail else "unknown",
+                "account_type": (detail.account_type if detail else "") or ref.account_type,
+                "time_zone": (detail.time_zone if detail else None) or "",
+            }
+            row = existing.get(account_id)
+            if row is None:
+                new.append(ConfluenceUser(instance=self.instance, account_id=account_id, first_seen_at=now, changed_at=now, **values))
+            elif _assign(row, values):
+                row.changed_at = now
+                changed.append(row)
+        if new or changed:
+            with transaction.atomic():
+                ConfluenceUser.objects.bulk_create(new)
+                ConfluenceUser.objects.bulk_update(changed, [*USER_FIELDS, "changed_at"])
+        self.run_row.users_seen += len(found)
+        self.run_row.users_created += len(new)
+        self.run_row.users_updated += len(changed)
+        self.run_row.rows_written += len(new) + len(changed)
+
+
+def _assign(row: Any, values: dict[str, Any]) -> bool:
+    """Set the values that differ on ``row``; True when any did. The comparison is what makes re-runs write nothing."""
+    changed = False
+    for name, value in values.items():
+        current = getattr(row, name)
+        if isinstance(value, Space):
+            if row.space_id != value.pk:
+                row.space = value
+                changed = True
+            continue
+        # Aware datetimes compare as instants, so the database's UTC and Confluence's "Z" agree.
+        if current != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    while batch := list(islice(items, size)):
+        yield batch

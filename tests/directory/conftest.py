@@ -1,0 +1,109 @@
+"""A stand-in Confluence of the size each test needs, an instance pointing at it, and a fake clock for retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
+from portal import confluence as portal_confluence
+from tokens.models import Instance
+from tokens.services import instance_create, license_set
+
+
+class FakeSleep:
+    """Retry waits of the sync's Confluence client, recorded instead of slept."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_sleep(monkeypatch: pytest.MonkeyPatch) -> FakeSleep:
+    fake = FakeSleep()
+    real_build = portal_confluence.build_client
+
+    def build(instance: Instance, **overrides: object):
+        return real_build(instance, sleep=fake.sleep, clock=fake.clock, random=lambda: 0.5, **overrides)
+
+    monkeypatch.setattr(portal_confluence, "build_client", build)
+    return fake
+
+
+@pytest.fixture
+def make_standin() -> Iterator[Callable[..., StandinServer]]:
+    """Start a stand-in seeded as asked (``pages`` counts homepages, spread round-robin over the spaces)."""
+    servers: list[StandinServer] = []
+
+    def start(*, pages: int = 0, spaces: int = 2, users: int = 20) -> StandinServer:
+        server = StandinServer(port=0, pages=pages, spaces=spaces, users=users).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def standin(make_standin: Callable[..., StandinServer]) -> StandinServer:
+    """A small site: DEMO and DOCS with 30 pages each (homepages included), 20 users."""
+    return make_standin(pages=60, spaces=2, users=20)
+
+
+def make_instance(url: str, name: str = "acme", *, email: str = DEFAULT_EMAIL, api_token: str = DEFAULT_TOKEN) -> Instance:
+    instance = instance_create(name=name, base_url=url, email=email, api_token=api_token)
+    today = timezone.localdate()
+    license_set(
+        instance=instance, reference=f"LIC-{name}", valid_from=today - dt.timedelta(days=1),
+        valid_until=today + dt.timedelta(days=365), active=True, actor=None,
+    )
+    return instance
+
+
+@pytest.fixture
+def instance(db, standin: StandinServer, fake_sleep: FakeSleep) -> Instance:
+    return make_instance(standin.url)
+
+
+class Lines(list[str]):
+    """Progress lines a sync reported, for asserting on what the person running it saw."""
+
+    def __call__(self, line: str) -> None:
+        self.append(line)
+
+    def text(self) -> str:
+        return "\n".join(self)
+
+
+@pytest.fixture
+def lines() -> Lines:
+    return Lines()
+
+
+def data_writes(queries: CaptureQueriesContext) -> list[str]:
+    """INSERT/UPDATE/DELETE statements on the directory's data tables (the sync run's own row excluded)."""
+    writes = []
+    for query in queries.captured_queries:
+        sql = query["sql"].lstrip().upper()
+        if sql.startswith(("INSERT", "UPDATE", "DELETE")) and "DIRECTORY_SYNCRUN" not in sql:
+            writes.append(query["sql"])
+    return writes
+
+
+@pytest.fixture
+def capture_queries() -> Callable[[], CaptureQueriesContext]:
+    return lambda: CaptureQueriesContext(connection)
