@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 # The page's content property that says where its content came from, and what it holds.
 PROPERTY_KEY = "md-confluence-portal.import"
 RATE_WINDOW = dt.timedelta(minutes=1)
+CLOCK_SKEW = dt.timedelta(minutes=1)
 Status = ImportRecord.Status
 
 
@@ -301,16 +302,10 @@ def _write_page(
         "contentSha256": request.content_sha256,
         "importedAt": timezone.now().isoformat(),
     }
-    if not request.overwrite:
-        # No look-up first: Confluence refuses a duplicate title itself, which saves a call on every create.
-        page = client.create_page(space_id=space_id, title=request.title, body=body, parent_id=request.parent_id)
-        client.set_property(page.id, PROPERTY_KEY, provenance, current=None)
-        client.add_labels(page.id, labels)
-        return page, ImportRecord.Operation.CREATED
-
-    existing = client.page_by_title(space_id, request.title)
+    # No look-up before a plain create: Confluence refuses a duplicate title itself, saving a call per import.
+    existing = client.page_by_title(space_id, request.title) if request.overwrite else None
     if existing is None:
-        page = client.create_page(space_id=space_id, title=request.title, body=body, parent_id=request.parent_id)
+        page = _create(client, request=request, space_id=space_id, body=body)
         client.set_property(page.id, PROPERTY_KEY, provenance, current=None)
         client.add_labels(page.id, labels)
         return page, ImportRecord.Operation.CREATED
@@ -324,6 +319,20 @@ def _write_page(
     client.set_property(page.id, PROPERTY_KEY, provenance, current=current)
     client.add_labels(page.id, labels)
     return page, ImportRecord.Operation.UPDATED
+
+
+def _create(client: ConfluenceClient, *, request: ImportRequest, space_id: str, body: str) -> Page:
+    started = timezone.now()
+
+    def made_by_this_attempt(page: Page) -> bool:
+        # After an ambiguous failure (the answer was lost) the client finds the page by title and asks whether
+        # it is ours. Real Confluence rewrites storage bodies, so comparing bodies would miss; a first version
+        # created since this attempt began (a minute's leeway for clock skew) is the page we created.
+        return page.version == 1 and page.created_at is not None and page.created_at >= started - CLOCK_SKEW
+
+    return client.create_page(
+        space_id=space_id, title=request.title, body=body, parent_id=request.parent_id, marker=made_by_this_attempt
+    )
 
 
 def _update(client: ConfluenceClient, existing: Page, *, request: ImportRequest, body: str) -> Page:
