@@ -79,3 +79,9 @@ class ImportRecordSerializer(serializers.ModelSerializer):
             "confluenceStatus", "confluenceMessage",
         ]
         read_only_fields = fields
+
+
+class ImportRecordPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next (older) page, or null on the last page.")
+    previous = serializers.URLField(allow_null=True)
+    results = ImportRecordSerializer(many=True)

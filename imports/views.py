@@ -10,7 +10,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from imports.models import ImportRecord
-from imports.serializers import ErrorSerializer, ImportRecordSerializer, ImportRequestSerializer, ImportResultSerializer
+from imports.serializers import (
+    ErrorSerializer,
+    ImportRecordPageSerializer,
+    ImportRecordSerializer,
+    ImportRequestSerializer,
+    ImportResultSerializer,
+)
 from imports.services import RequestMeta, import_submit
 from portal.errors import PortalError
 from portal.http import client_ip
@@ -69,7 +75,7 @@ class ImportListCreate(APIView):
             OpenApiParameter("cursor", OpenApiTypes.STR),
             OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 250, default 50"),
         ],
-        responses={200: ImportRecordSerializer(many=True), 400: ErrorSerializer, 401: ErrorSerializer},
+        responses={200: ImportRecordPageSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
         records = ImportRecord.objects.filter(instance_id=request.auth.instance_id).select_related("instance")

@@ -179,6 +179,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ImportStatusEnum": "imports.models.ImportRecord.Status",
+        "ImportOperationEnum": "imports.models.ImportRecord.Operation",
+    },
 }
 
 # Encrypts the Confluence API tokens stored in the database (see portal/crypto.py).
