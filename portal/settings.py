@@ -202,6 +202,8 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # its content; anything beyond this bound is refused from Content-Length alone, before it is read.
 IMPORT_MAX_BODY_BYTES = IMPORT_MAX_CONTENT_BYTES * 6 + 64 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(IMPORT_MAX_BODY_BYTES, 2_621_440)
+# Failed token authentications allowed per client address and minute before 429 (guessing is slow).
+TOKEN_AUTH_FAILURES_PER_MINUTE = env.int("TOKEN_AUTH_FAILURES_PER_MINUTE", default=20)
 # Page-view look-ups (two v1 analytics calls a page) run this many at a time during a directory sync.
 DIRECTORY_ANALYTICS_CONCURRENCY = env.int("DIRECTORY_ANALYTICS_CONCURRENCY", default=3)
 
