@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from portal.crypto import SecretUnreadable
 from portal.errors import PortalError
@@ -149,6 +149,12 @@ class InstanceAdmin(RefusalsAsMessages, admin.ModelAdmin):
 # --------------------------------------------------------------------------- licenses
 
 
+def _describe_change(changes: dict) -> str:
+    if "created" in changes:
+        return "created: " + ", ".join(f"{key} {value}" for key, value in changes["created"].items())
+    return "; ".join(f"{key}: {old} → {new}" for key, (old, new) in changes.items())
+
+
 class LicenseStateFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
@@ -174,33 +180,42 @@ class LicenseStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class LicenseChangeInline(admin.TabularInline):
-    model = LicenseChange
-    verbose_name = "change"
-    verbose_name_plural = "history"
-    fields = ["changed_at", "changed_by", "changes"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(License)
 class LicenseAdmin(RefusalsAsMessages, admin.ModelAdmin):
     form = LicenseForm
     list_display = ["instance", "reference", "valid_from", "valid_until", "active", "state_column", "days_left_column"]
     list_filter = [LicenseStateFilter]
     search_fields = ["instance__name", "reference"]
-    inlines = [LicenseChangeInline]
     list_select_related = ["instance"]
 
+    def get_fields(self, request, obj=None):
+        fields = ["instance", "reference", "valid_from", "valid_until", "active"]
+        return [*fields, "state_column", "days_left_column", "history"] if obj is not None else fields
+
     def get_readonly_fields(self, request, obj=None):
-        return ["instance"] if obj is not None else []
+        # The history is shown, never edited: a read-only field rather than an inline formset.
+        return ["instance", "state_column", "days_left_column", "history"] if obj is not None else []
+
+    @admin.display(description="history")
+    def history(self, license: License) -> str:
+        changes = LicenseChange.objects.filter(license=license).select_related("changed_by")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{timezone.localtime(change.changed_at):%Y-%m-%d %H:%M}",
+                    change.changed_by.get_username() if change.changed_by else "command line",
+                    _describe_change(change.changes),
+                )
+                for change in changes
+            ),
+        )
+        return format_html(
+            '<table id="license-history"><thead><tr><th>when</th><th>who</th><th>what</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.display(description="state")
     def state_column(self, license: License) -> str:
