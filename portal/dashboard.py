@@ -1,0 +1,368 @@
+"""The admin dashboard: the state of every instance at a glance, aggregated in the database.
+
+However many instances and audit records there are, building the dashboard costs a fixed number of queries:
+
+1. the instances with their license, live-token and expiring-token counts and the id of their last directory sync;
+2. those sync runs;
+3. the audit log of the last 30 days grouped by (instance, day, status, error code), with conditional counts for
+   the 24-hour and 7-day windows: the chart, the window totals and the error ranking all come from these rows,
+   whose number is bounded by instances x days x outcomes x error codes, never by the number of imports;
+4. the import durations' p50 and p95 (PostgreSQL's percentile_cont; elsewhere a histogram of distinct
+   durations, bounded by the longest duration in milliseconds, never by the number of imports).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.db import connection
+from django.db.models import Aggregate, Count, FloatField, OuterRef, Q, Subquery
+from django.db.models.functions import TruncDate
+from django.urls import reverse
+from django.utils import timezone
+
+from directory.models import SyncRun
+from imports.models import ImportRecord
+from tokens.models import MAX_LIVE_TOKENS, Instance, License
+
+EXPIRING_TOKEN_DAYS = 7
+LICENSE_WARNING_DAYS = 30
+CHART_DAYS = 30
+TOP_ERRORS = 5
+
+Status = ImportRecord.Status
+# Stacking order of the chart, bottom up, and the order of every outcome table: the good news first.
+OUTCOMES: list[tuple[str, str]] = [
+    (Status.SUCCEEDED, "succeeded"),
+    (Status.REPLAYED, "replayed"),
+    (Status.REJECTED, "rejected"),
+    (Status.FAILED, "failed"),
+    (Status.ABANDONED, "abandoned"),
+    (Status.RECEIVED, "in progress"),
+]
+WINDOWS: list[tuple[str, str]] = [("day", "last 24 hours"), ("week", "last 7 days"), ("month", "last 30 days")]
+
+
+# ----------------------------------------------------------------------------------------- shapes
+
+
+@dataclass(frozen=True)
+class LicenseSummary:
+    state: str  # active, lapsed, switched off, not yet valid, no license
+    days_left: int | None
+    level: str  # ok, warning (under 30 days left), alarm (not usable now)
+    valid_until: dt.date | None
+    pk: int | None = None
+
+    @property
+    def text(self) -> str:
+        if self.state == "active":
+            return f"active, {self.days_left} day{'s' if self.days_left != 1 else ''} left"
+        if self.state == "lapsed" and self.valid_until:
+            return f"lapsed on {self.valid_until:%Y-%m-%d}"
+        return self.state
+
+
+@dataclass(frozen=True)
+class OutcomeCount:
+    status: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    key: str
+    label: str
+    total: int
+    outcomes: list[OutcomeCount]
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    day: dt.date
+    total: int
+    outcomes: list[OutcomeCount]
+
+
+@dataclass(frozen=True)
+class ErrorCount:
+    code: str
+    count: int
+    url: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    status: str
+    label: str
+    count: int
+    y: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Bar:
+    day: dt.date
+    total: int
+    x: float
+    width: float
+    segments: list[Segment]
+    label: str | None  # the date under every 7th bar, so the axis stays readable
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Geometry of the stacked bar chart, in SVG user units; the template only draws it."""
+
+    width: int
+    height: int
+    plot_top: int
+    plot_bottom: int
+    plot_left: int
+    scale_max: int
+    ticks: list[tuple[int, float]]  # (value, y)
+    bars: list[Bar]
+    description: str
+
+    @property
+    def plot_height(self) -> int:
+        return self.plot_bottom - self.plot_top
+
+
+@dataclass
+class InstanceDashboard:
+    instance: Instance
+    license: LicenseSummary
+    live_tokens: int
+    max_tokens: int
+    expiring_tokens: int
+    windows: list[WindowCounts] = field(default_factory=list)
+    days: list[DayCounts] = field(default_factory=list)
+    chart: Chart | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    durations_counted: int = 0
+    top_errors: list[ErrorCount] = field(default_factory=list)
+    last_sync: SyncRun | None = None
+
+    @property
+    def token_percent(self) -> int:
+        return min(100, round(100 * self.live_tokens / self.max_tokens)) if self.max_tokens else 0
+
+    @property
+    def token_level(self) -> str:
+        if self.live_tokens >= self.max_tokens:
+            return "alarm"
+        return "warning" if self.live_tokens >= self.max_tokens * 0.8 else "ok"
+
+
+# ----------------------------------------------------------------------------------------- reads
+
+
+def license_summary(license: License | None, at: dt.datetime) -> LicenseSummary:
+    if license is None:
+        return LicenseSummary("no license", None, "alarm", None)
+    today = timezone.localdate(at)
+    if not license.active:
+        return LicenseSummary("switched off", None, "alarm", license.valid_until, license.pk)
+    if today < license.valid_from:
+        return LicenseSummary("not yet valid", None, "alarm", license.valid_until, license.pk)
+    if today > license.valid_until:
+        return LicenseSummary("lapsed", 0, "alarm", license.valid_until, license.pk)
+    days_left = license.days_left(at)
+    level = "warning" if days_left < LICENSE_WARNING_DAYS else "ok"
+    return LicenseSummary("active", days_left, level, license.valid_until, license.pk)
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate: the percentile with linear interpolation, computed by the server."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: str, fraction: float, **extra: object) -> None:
+        # A literal, not a parameter: it is ours (0.5 or 0.95), and PostgreSQL wants a constant here.
+        super().__init__(expression, fraction=f"{float(fraction):.4f}", **extra)
+
+
+def percentile_from_histogram(histogram: list[tuple[int, int]], fraction: float) -> float | None:
+    """percentile_cont over (value, how many) pairs sorted by value: the same answer PostgreSQL gives."""
+    total = sum(count for _, count in histogram)
+    if total == 0:
+        return None
+    position = (total - 1) * fraction
+    low_rank, high_rank = int(position), min(int(position) + 1, total - 1)
+    low = high = None
+    seen = 0
+    for value, count in histogram:
+        if low is None and low_rank < seen + count:
+            low = value
+        if high_rank < seen + count:
+            high = value
+            break
+        seen += count
+    assert low is not None and high is not None
+    return low + (high - low) * (position - low_rank)
+
+
+def _durations(since: dt.datetime) -> dict[int, tuple[float | None, float | None, int]]:
+    """(p50, p95, how many) of finished imports' durations per instance since `since`."""
+    records = ImportRecord.objects.filter(received_at__gte=since, duration_ms__isnull=False).order_by()
+    if connection.vendor == "postgresql":
+        rows = records.values("instance_id").annotate(
+            p50=PercentileCont("duration_ms", 0.5), p95=PercentileCont("duration_ms", 0.95), n=Count("pk")
+        )
+        return {row["instance_id"]: (row["p50"], row["p95"], row["n"]) for row in rows}
+    # One row per distinct duration (at most the longest import in ms, a minute or so), not per import.
+    histograms: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    rows = (
+        records.values("instance_id", "duration_ms").annotate(n=Count("pk")).order_by("instance_id", "duration_ms")
+    )
+    for row in rows.iterator(chunk_size=5000):
+        histograms[row["instance_id"]].append((row["duration_ms"], row["n"]))
+    return {
+        instance_id: (
+            percentile_from_histogram(histogram, 0.5),
+            percentile_from_histogram(histogram, 0.95),
+            sum(n for _, n in histogram),
+        )
+        for instance_id, histogram in histograms.items()
+    }
+
+
+def audit_log_url(**filters: object) -> str:
+    return f"{reverse('admin:imports_importrecord_changelist')}?{urlencode(filters)}"
+
+
+def instance_dashboards(at: dt.datetime | None = None) -> list[InstanceDashboard]:
+    """Everything the dashboard shows, for every instance, in four queries."""
+    now = at or timezone.now()
+    today = timezone.localdate(now)
+    month_ago, week_ago, day_ago = (now - dt.timedelta(days=d) for d in (30, 7, 1))
+
+    live = Q(tokens__revoked_at__isnull=True, tokens__expires_at__gt=now)
+    last_sync_id = SyncRun.objects.filter(instance=OuterRef("pk")).order_by("-started_at").values("pk")[:1]
+    instances = list(
+        Instance.objects.select_related("license")
+        .annotate(
+            live_token_count=Count("tokens", filter=live),
+            expiring_token_count=Count(
+                "tokens", filter=live & Q(tokens__expires_at__lte=now + dt.timedelta(days=EXPIRING_TOKEN_DAYS))
+            ),
+            last_sync_id=Subquery(last_sync_id),
+        )
+        .order_by("name")
+    )
+    if not instances:
+        return []
+    syncs = SyncRun.objects.in_bulk([i.last_sync_id for i in instances if i.last_sync_id is not None])
+
+    dashboards = {
+        instance.pk: InstanceDashboard(
+            instance=instance,
+            license=license_summary(getattr(instance, "license", None), now),
+            live_tokens=instance.live_token_count,
+            max_tokens=MAX_LIVE_TOKENS,
+            expiring_tokens=instance.expiring_token_count,
+            last_sync=syncs.get(instance.last_sync_id),
+        )
+        for instance in instances
+    }
+
+    # --- the audit log, one pass over the last 30 days
+    first_day = today - dt.timedelta(days=CHART_DAYS - 1)
+    windows: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    per_day: dict[int, dict[dt.date, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    errors: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    rows = (
+        ImportRecord.objects.filter(received_at__gte=month_ago)
+        .annotate(day=TruncDate("received_at"))
+        .values("instance_id", "day", "status", "error_code")
+        .annotate(
+            month=Count("pk"),
+            week=Count("pk", filter=Q(received_at__gte=week_ago)),
+            day_count=Count("pk", filter=Q(received_at__gte=day_ago)),
+        )
+        .order_by()
+    )
+    for row in rows:
+        instance_id, status = row["instance_id"], row["status"]
+        counts = windows[instance_id]
+        counts["month"][status] += row["month"]
+        counts["week"][status] += row["week"]
+        counts["day"][status] += row["day_count"]
+        if row["day"] >= first_day:
+            per_day[instance_id][row["day"]][status] += row["month"]
+        if row["error_code"]:
+            errors[instance_id][row["error_code"]] += row["month"]
+
+    durations = _durations(month_ago)
+
+    for instance_id, board in dashboards.items():
+        board.windows = [
+            WindowCounts(key, label, sum(windows[instance_id][key].values()), _outcomes(windows[instance_id][key]))
+            for key, label in WINDOWS
+        ]
+        board.days = [
+            DayCounts(day, sum(per_day[instance_id][day].values()), _outcomes(per_day[instance_id][day]))
+            for day in (first_day + dt.timedelta(days=n) for n in range(CHART_DAYS))
+        ]
+        board.chart = build_chart(board.days, board.instance.name)
+        board.p50_ms, board.p95_ms, board.durations_counted = durations.get(instance_id, (None, None, 0))
+        ranked = sorted(errors[instance_id].items(), key=lambda item: (-item[1], item[0]))[:TOP_ERRORS]
+        board.top_errors = [
+            ErrorCount(code, count, audit_log_url(error_code__exact=code, instance__id__exact=instance_id))
+            for code, count in ranked
+        ]
+    return list(dashboards.values())
+
+
+def _outcomes(counts: dict[str, int]) -> list[OutcomeCount]:
+    return [OutcomeCount(status, label, counts.get(status, 0)) for status, label in OUTCOMES]
+
+
+# ----------------------------------------------------------------------------------------- chart
+
+
+def _nice_ceiling(value: int) -> int:
+    """The smallest 1, 2 or 5 times a power of ten at or above `value`, so the axis reads in round numbers."""
+    if value <= 0:
+        return 1
+    magnitude = 1
+    while True:
+        for step in (1, 2, 5):
+            if step * magnitude >= value:
+                return step * magnitude
+        magnitude *= 10
+
+
+def build_chart(days: list[DayCounts], name: str, *, width: int = 640, height: int = 180) -> Chart:
+    plot_left, plot_top, plot_bottom, plot_right = 44, 8, height - 24, width - 4
+    plot_height = plot_bottom - plot_top
+    scale_max = _nice_ceiling(max((d.total for d in days), default=0))
+    slot = (plot_right - plot_left) / max(len(days), 1)
+    bars = []
+    for index, day in enumerate(days):
+        y = float(plot_bottom)
+        segments = []
+        for outcome in day.outcomes:
+            if not outcome.count:
+                continue
+            segment_height = plot_height * outcome.count / scale_max
+            y -= segment_height
+            segments.append(Segment(outcome.status, outcome.label, outcome.count, round(y, 2), round(segment_height, 2)))
+        # Label the last day and every 7th before it, so "today" is always named.
+        label = f"{day.day:%b %d}" if (len(days) - 1 - index) % 7 == 0 else None
+        bars.append(Bar(day.day, day.total, round(plot_left + index * slot + 1, 2), round(slot - 2, 2), segments, label))
+    ticks = [(value, round(plot_bottom - plot_height * value / scale_max, 2)) for value in sorted({0, scale_max // 2, scale_max})]
+    total = sum(d.total for d in days)
+    busiest = max(days, key=lambda d: d.total, default=None)
+    description = f"Imports per day into {name} over the last {len(days)} days, stacked by outcome: {total} in all"
+    if busiest and busiest.total:
+        description += f"; the busiest day was {busiest.day:%Y-%m-%d} with {busiest.total}"
+    return Chart(width, height, plot_top, plot_bottom, plot_left, scale_max, ticks, bars, description + ".")
