@@ -227,12 +227,12 @@ def last_sync_display(model_admin: admin.ModelAdmin, instance: Instance) -> str:
     if run is None:
         return format_html('never — <a href="{}">run a sync</a>', run_link)
     return format_html(
-        '<a href="{}">{}</a>: {}, {} pages, {} users, {} problem(s) — <a href="{}">run again</a>',
+        '<a href="{}">{}</a>: {}, {} pages, {} users, {} — <a href="{}">run again</a>',
         reverse("admin:directory_syncrun_change", args=[run.pk]),
         f"{run.started_at:%Y-%m-%d %H:%M}",
         run.get_status_display(),
         run.pages_seen,
         run.users_seen,
-        len(run.errors),
+        f"{len(run.errors)} problem{'' if len(run.errors) == 1 else 's'}" if run.errors else "no problems",
         run_link,
     )

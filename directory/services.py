@@ -172,15 +172,19 @@ def summary(run: SyncRun) -> str:
     duration = run.duration_seconds or 0.0
     lines = [
         f"Sync of {run.instance.name} {run.get_status_display()} in {duration:.1f} s: "
-        f"{run.spaces_seen} spaces ({run.spaces_skipped} skipped), {run.pages_seen:,} pages "
+        f"{_count(run.spaces_seen, 'space')} ({run.spaces_skipped} skipped), {_count(run.pages_seen, 'page')} "
         f"({run.pages_created:,} new, {run.pages_updated:,} changed, {run.pages_gone:,} gone), "
-        f"{run.users_seen:,} users ({run.users_created:,} new, {run.users_updated:,} changed), "
-        f"views of {run.activity_fetched:,} pages ({run.activity_written:,} changed); "
-        f"{run.rows_written:,} rows written, {run.requests_made:,} requests to Confluence.",
+        f"{_count(run.users_seen, 'user')} ({run.users_created:,} new, {run.users_updated:,} changed), "
+        f"views of {_count(run.activity_fetched, 'page')} ({run.activity_written:,} new or changed); "
+        f"{_count(run.rows_written, 'row')} written, {_count(run.requests_made, 'request')} to Confluence.",
     ]
     if run.errors:
-        lines.append(f"{len(run.errors)} problem(s): see the errors below and on the sync run in the admin.")
+        lines.append(f"{_count(len(run.errors), 'problem')}, listed below and kept on the sync run.")
     return "\n".join(lines)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 class _Sync:

@@ -129,5 +129,5 @@ def test_the_instance_admin_shows_the_last_sync_and_can_run_one(admin_user, inst
     shown = [str(m) for m in get_messages(request)]
     assert shown[0].startswith("Sync of acme succeeded in")
     field = last_sync_display(instance_admin, instance)
-    assert "succeeded, 60 pages, 20 users, 0 problem(s)" in field
+    assert "succeeded, 60 pages, 20 users, no problems" in field
     assert reverse("admin:directory_syncrun_change", args=[SyncRun.objects.get().pk]) in field
