@@ -40,6 +40,7 @@ def chromium(live_server) -> Iterator:
     """
     import os
 
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
@@ -47,8 +48,14 @@ def chromium(live_server) -> Iterator:
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
+            try:
+                yield browser
+            finally:
+                # While Playwright's loop runs, Django keeps the test's ORM connections apart from the
+                # ones it knows outside it; close them here, inside, or PostgreSQL later refuses to drop
+                # the test database ("being accessed by other users").
+                connections.close_all()
+                browser.close()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
