@@ -268,9 +268,7 @@ def _import(*, token: Token, request: ImportRequest, record: ImportRecord) -> di
         raise _portal_error_from(error, record=record) from error
 
     record.operation = operation
-    record.page_id = page.id
-    record.page_version = page.version
-    record.page_url = page.web_url or ""
+    _note_page(record, page)
     return {
         "importId": str(record.pk),
         "status": operation,
@@ -306,6 +304,7 @@ def _write_page(
     existing = client.page_by_title(space_id, request.title) if request.overwrite else None
     if existing is None:
         page = _create(client, request=request, space_id=space_id, body=body)
+        _note_page(record, page)
         client.set_property(page.id, PROPERTY_KEY, provenance, current=None)
         client.add_labels(page.id, labels)
         return page, ImportRecord.Operation.CREATED
@@ -316,9 +315,16 @@ def _write_page(
         return existing, ImportRecord.Operation.UNCHANGED
 
     page = _update(client, existing, request=request, body=body)
+    _note_page(record, page)
     client.set_property(page.id, PROPERTY_KEY, provenance, current=current)
     client.add_labels(page.id, labels)
     return page, ImportRecord.Operation.UPDATED
+
+
+def _note_page(record: ImportRecord, page: Page) -> None:
+    # Kept as soon as the page is written: should the property or label call then fail, the audit record of
+    # the failed import still says which page exists.
+    record.page_id, record.page_version, record.page_url = page.id, page.version, page.web_url or ""
 
 
 def _create(client: ConfluenceClient, *, request: ImportRequest, space_id: str, body: str) -> Page:

@@ -9,6 +9,8 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
+# The workers' heartbeat file in memory rather than on disk: it is touched on every request.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # The portal writes its own access line (with the request id, without query strings); gunicorn's
 # own would repeat it, with the query string.
 accesslog = None

@@ -25,7 +25,10 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # A test database per process on PostgreSQL too: two runs against one cluster must not drop each other's.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not Django's shared in-memory database: concurrency tests open one connection per
     # thread, and only a file gives them SQLite's real locking (busy timeout, IMMEDIATE transactions).
     # One file per test process, so parallel runs (xdist workers, two checkouts) never share one.

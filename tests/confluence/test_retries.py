@@ -48,14 +48,24 @@ def test_backoff_is_jittered_and_capped(standin: StandinServer, fake_time: FakeT
     assert fake_time.sleeps == pytest.approx([2.6, 5.2, 10.4, 20.8, 30, 30])
 
 
-def test_429_forever_gives_rate_limited_after_four_retries(
+def test_429_forever_with_retry_after_gives_rate_limited_after_the_guided_retries(
     client: ConfluenceClient, standin: StandinServer, fake_time: FakeTime
 ) -> None:
     standin.set_knobs(fraction={"rate": 1.0, "status": 429, "retry_after": 1})
     with pytest.raises(RateLimited) as caught:
         client.space("DOCS")
     assert caught.value.status == 429 and caught.value.retry_after == 1
-    assert len(fake_time.sleeps) == 4 and client.requests_made == 5
+    # Confluence said when to come back, so the client keeps to its word for 12 retries (within the deadline).
+    assert len(fake_time.sleeps) == 12 and client.requests_made == 13
+
+
+def test_429_forever_without_retry_after_gives_up_after_four_retries(
+    standin: StandinServer, fake_time: FakeTime
+) -> None:
+    standin.set_knobs(fraction={"rate": 1.0, "status": 429, "retry_after": None})
+    with make_client(standin, fake_time, deadline=600) as confluence, pytest.raises(RateLimited):
+        confluence.space("DOCS")
+    assert fake_time.sleeps == [2, 4, 8, 16]
 
 
 def test_429_forever_stops_at_the_deadline(standin: StandinServer, fake_time: FakeTime) -> None:

@@ -45,7 +45,7 @@ def test_control_api_steers_another_process(standin: StandinServer, fake_time: F
         f"{control}/knobs", json={"latency_ms": 5, "fraction": {"rate": 1.0, "retry_after": 1}}, timeout=5
     )
     assert answer.status_code == 200 and answer.json()["latency_ms"] == 5
-    with make_client(standin, fake_time) as confluence, pytest.raises(RateLimited):
+    with make_client(standin, fake_time, max_guided_retries=4) as confluence, pytest.raises(RateLimited):
         confluence.space("DOCS")
     stats = requests.get(f"{control}/stats", timeout=5).json()
     assert stats["operations"] == {"getSpaces": 5} and stats["faults_injected"] == 5
