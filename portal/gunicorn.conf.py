@@ -10,7 +10,7 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 # The workers' heartbeat file in memory rather than on disk: it is touched on every request.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn makes a private file there
 # The portal writes its own access line (with the request id, without query strings); gunicorn's
 # own would repeat it, with the query string.
 accesslog = None
