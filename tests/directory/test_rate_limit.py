@@ -33,7 +33,7 @@ def test_a_429_mid_run_backs_off_and_the_run_completes(db, make_standin, fake_sl
 
 
 def test_429_past_every_retry_is_recorded_and_the_rest_continues(instance, standin, fake_sleep):
-    standin.fail(429, retry_after=1, op="getPages", times=5)  # the first try and all 4 retries: DEMO is lost
+    standin.fail(429, retry_after=1, op="getPages", times=13)  # the first try and all 12 guided retries: DEMO is lost
 
     run = sync_run(instance=instance)
 
