@@ -8,6 +8,7 @@ import xml.etree.ElementTree as etree
 
 from markdown.blockparser import BlockParser
 from markdown.blockprocessors import BlockProcessor
+from markdown.util import AtomicString
 
 from ._html import sanitize_html_into, strip_tags
 from ._macros import code_macro, macro
@@ -148,10 +149,14 @@ def normalise_lists(lines: list[str]) -> list[str]:
     stack: list[tuple[int, int]] = []
     previous_blank = True
     previous_in_paragraph = False
+    # A paragraph inside an item that began after a blank line is parsed by Python-Markdown as
+    # one indented block that would swallow a following item; a blank line keeps them apart.
+    indented_paragraph = False
     for line in lines:
         if not line or line.isspace():
             out.append("")
             previous_blank = True
+            indented_paragraph = False
             continue
         content = line.lstrip(" ")
         column = len(line) - len(content)
@@ -160,6 +165,9 @@ def normalise_lists(lines: list[str]) -> list[str]:
             item = None
         if item is not None:
             marker = item.group(2)
+            if indented_paragraph:
+                out.append("")
+                indented_paragraph = False
             if not stack and previous_in_paragraph and not previous_blank:
                 # GitHub lets a bullet list (or one starting at 1) interrupt a paragraph;
                 # Python-Markdown wants a blank line first.
@@ -190,6 +198,8 @@ def normalise_lists(lines: list[str]) -> list[str]:
             while stack and column < stack[-1][1]:
                 stack.pop()
         if stack and column >= stack[-1][1]:
+            if previous_blank:
+                indented_paragraph = True
             extra = column - stack[-1][1]
             out.append(" " * (4 * len(stack) + extra) + content)
         else:
@@ -270,6 +280,9 @@ class TocProcessor(BlockProcessor):
         parent.append(macro("toc")[0])
 
 
+MAX_HTML_BLOCK = 65_536
+
+
 class HtmlBlockProcessor(BlockProcessor):
     """A block that starts with a block-level HTML tag (CommonMark's HTML block kinds 1, 2 and
     6) is sanitised through the allow-list instead of being passed through."""
@@ -302,4 +315,12 @@ class HtmlBlockProcessor(BlockProcessor):
                     block = "\n\n".join([block, *blocks[: position + 1]])
                     del blocks[: position + 1]
                     break
+        if kind == "!--":
+            # A comment is for the author; it never reaches the page.
+            return
+        if len(block) > MAX_HTML_BLOCK:
+            # html.parser is slow on huge malformed input; such a block is shown as text.
+            paragraph = etree.SubElement(parent, "p")
+            paragraph.text = AtomicString(block)
+            return
         sanitize_html_into(parent, block)

@@ -219,7 +219,7 @@ class InlineHtmlProcessor(InlineProcessor):
     """Inline raw HTML: allow-listed tags become elements (their content is still Markdown),
     comments disappear, and anything else stays visible as literal text."""
 
-    PATTERN = r"<(?:!--|(/?)([A-Za-z][A-Za-z0-9]*)((?:\s[^<>]*)?)>)"
+    PATTERN = r"<(?:!--|(/?)([A-Za-z][A-Za-z0-9]*)((?:\s[^<>]*)?/?)>)"
 
     def __init__(self, pattern: str) -> None:
         super().__init__(pattern)

@@ -4,6 +4,7 @@ HTML passthrough replaced by the allow-list."""
 from __future__ import annotations
 
 import re
+import string
 import xml.etree.ElementTree as etree
 
 from markdown import Markdown
@@ -12,10 +13,12 @@ from markdown.extensions.def_list import DefListExtension
 from markdown.extensions.footnotes import FootnoteExtension
 from markdown.extensions.sane_lists import SaneListExtension
 from markdown.extensions.tables import TableExtension
-from markdown.inlinepatterns import AUTOMAIL_RE, InlineProcessor, SimpleTagInlineProcessor
+from markdown.inlinepatterns import AUTOMAIL_RE, InlineProcessor, LinkInlineProcessor, SimpleTagInlineProcessor
+from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
 from ._blocks import DetailsProcessor, FenceProcessor, HtmlBlockProcessor, TocProcessor
+from ._brackets import BracketMatcher
 from ._html import InlineHtmlProcessor
 from ._state import ConversionState
 
@@ -29,6 +32,21 @@ MAX_BLOCK_DEPTH = 32
 BUNDLED_EXTENSIONS = ("tables", "footnotes", "def_list", "admonition", "sane_lists")
 
 STRIKETHROUGH_RE = r"(~~)(?!~)(.+?)(?<!~)~~"
+
+
+# Python-Markdown's inline parsing is superlinear on some long runs of punctuation (a 1 MB line
+# of "[" takes seconds even with our bracket matcher). No real paragraph is this long, so a text
+# run beyond it is shown literally instead of being parsed for inline Markdown.
+MAX_INLINE_TEXT = 65_536
+
+
+class _LongTextGuard(Treeprocessor):
+    def run(self, root: etree.Element) -> None:
+        for element in root.iter():
+            if element.text and len(element.text) > MAX_INLINE_TEXT:
+                element.text = AtomicString(element.text)
+            if element.tail and len(element.tail) > MAX_INLINE_TEXT:
+                element.tail = AtomicString(element.tail)
 
 
 class _AutomailProcessor(InlineProcessor):
@@ -58,12 +76,20 @@ def build_markdown(state: ConversionState) -> Markdown:
     )
     # We normalise whitespace ourselves (after lifting fenced code out, so code keeps its tabs)
     # and never let raw HTML through: both passthroughs go.
+    # GitHub lets a backslash escape any ASCII punctuation (\\< in particular); Python-Markdown
+    # only a few characters.
+    md.ESCAPED_CHARS = sorted(set(md.ESCAPED_CHARS) | set(string.punctuation))
     md.preprocessors.deregister("normalize_whitespace")
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
     md.inlinePatterns.register(InlineHtmlProcessor(InlineHtmlProcessor.PATTERN), "safe_html", 90)
     md.inlinePatterns.register(_AutomailProcessor(AUTOMAIL_RE, md), "automail", 110)
     md.inlinePatterns.register(SimpleTagInlineProcessor(STRIKETHROUGH_RE, "del"), "strike", 65)
+    brackets = BracketMatcher()
+    for pattern in md.inlinePatterns:
+        if isinstance(pattern, LinkInlineProcessor):
+            pattern.getText = brackets.get_text  # type: ignore[method-assign]
+    md.treeprocessors.register(_LongTextGuard(md), "long_text_guard", 25)
     # Our serializer lays out the output; prettify's re-indenting is wasted work.
     md.treeprocessors.deregister("prettify")
 

@@ -1,0 +1,91 @@
+"""Headings, paragraphs, inline formatting, links, tables, blockquotes, footnotes, definitions."""
+
+from .xml import assert_converts
+
+
+def test_headings_and_paragraphs():
+    assert_converts("# One\n\n## Two\n\nA paragraph\nover two lines.", "<h1>One</h1><h2>Two</h2><p>A paragraph\nover two lines.</p>")
+
+
+def test_setext_headings():
+    assert_converts("One\n===\n\nTwo\n---", "<h1>One</h1><h2>Two</h2>")
+
+
+def test_emphasis_strong_strike_and_inline_code():
+    assert_converts(
+        "*em* _em_ **strong** __strong__ ~~gone~~ `a < b && c`",
+        "<p><em>em</em> <em>em</em> <strong>strong</strong> <strong>strong</strong> <del>gone</del> "
+        "<code>a &lt; b &amp;&amp; c</code></p>",
+    )
+
+
+def test_hard_break_and_horizontal_rule():
+    assert_converts("line one  \nline two\n\n---\n\nafter", "<p>line one<br/>line two</p><hr/><p>after</p>")
+
+
+def test_links_autolinks_and_reference_links():
+    assert_converts(
+        "[site](https://example.com \"Title\") <https://a.example> <me@example.com> [ref][r]\n\n[r]: https://r.example",
+        '<p><a href="https://example.com" title="Title">site</a> <a href="https://a.example">https://a.example</a> '
+        '<a href="mailto:me@example.com">me@example.com</a> <a href="https://r.example">ref</a></p>',
+    )
+
+
+def test_link_to_a_heading_becomes_a_confluence_anchor_link():
+    # Confluence derives heading anchors from the heading text; GitHub-style slugs are mapped back.
+    assert_converts(
+        "## Getting Started!\n\nSee [the start](#getting-started).",
+        '<h2>Getting Started!</h2><p>See <ac:link ac:anchor="Getting Started!">'
+        "<ac:plain-text-link-body><![CDATA[the start]]></ac:plain-text-link-body></ac:link>.</p>",
+    )
+
+
+def test_link_to_a_repeated_heading_uses_githubs_numbered_slug():
+    assert_converts(
+        "# Notes\n\n# Notes\n\n[second](#notes-1)",
+        '<h1>Notes</h1><h1>Notes</h1><p><ac:link ac:anchor="Notes"><ac:plain-text-link-body>second'
+        "</ac:plain-text-link-body></ac:link></p>",
+    )
+
+
+def test_link_to_an_unknown_anchor_stays_a_plain_link():
+    assert_converts("[x](#nowhere)", '<p><a href="#nowhere">x</a></p>')
+
+
+def test_table_with_alignment_and_header_cells():
+    assert_converts(
+        "| left | centre | right |\n|:-----|:------:|------:|\n| a | **b** | c |",
+        '<table><thead><tr><th style="text-align: left;">left</th><th style="text-align: center;">centre</th>'
+        '<th style="text-align: right;">right</th></tr></thead><tbody><tr><td style="text-align: left;">a</td>'
+        '<td style="text-align: center;"><strong>b</strong></td><td style="text-align: right;">c</td></tr></tbody></table>',
+    )
+
+
+def test_blockquote():
+    assert_converts("> quoted\n> text\n>\n> > nested", "<blockquote><p>quoted\ntext</p><blockquote><p>nested</p></blockquote></blockquote>")
+
+
+def test_footnotes():
+    assert_converts(
+        "Claim[^1].\n\n[^1]: Source.",
+        '<p>Claim<sup id="fnref:1"><a href="#fn:1">1</a></sup>.</p><hr/><ol><li id="fn:1"><p>Source.\u00a0'
+        '<a href="#fnref:1" title="Jump back to footnote 1 in the text">\u21a9</a></p></li></ol>',
+    )
+
+
+def test_definition_list():
+    assert_converts("Term\n: Meaning", "<dl><dt>Term</dt><dd>Meaning</dd></dl>")
+
+
+def test_entities_become_characters():
+    # &nbsp; is not defined in XML; the character itself is.
+    assert_converts("a&nbsp;b &copy; &#169; &amp; &unknown;", "<p>a\u00a0b \u00a9 \u00a9 &amp; &amp;unknown;</p>")
+
+
+def test_backslash_escapes():
+    assert_converts(r"\*not em\* \<tag\>", "<p>*not em* &lt;tag&gt;</p>")
+
+
+def test_empty_input_gives_empty_body():
+    assert_converts("", "")
+    assert_converts("   \n\n  ", "")

@@ -1,0 +1,133 @@
+"""Whatever the input, the output is well-formed storage XML and carries nothing dangerous."""
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from confluence.converter import convert
+
+from .xml import parse
+
+# Fragments of Markdown syntax, HTML and XML trouble-makers, glued together at random.
+PIECES = [
+    "# ", "## ", "\n", "\n\n", "  \n", "- ", "* ", "1. ", "3) ", "  - ", "    ", "> ", ">> ", "- [ ] ", "- [x] ",
+    "```", "```python\n", "~~~", "    code", "`", "*", "**", "_", "~~", "[", "]", "(", ")", "![", "](", "<", ">",
+    "&", "&amp;", "&nbsp;", "&#0;", "&#x1F600;", "&bogus;", "]]>", "<![CDATA[", "<script>", "</script>",
+    "<details>", "<summary>", "</summary>", "</details>", "<br>", "<sub>", "</sub>", "<span onclick='x'>",
+    "</span>", "<!--", "-->", "<ac:structured-macro ac:name=\"html\">", "</ac:structured-macro>", "<ri:url/>",
+    "| a | b |\n|---|:-:|\n", "| ", "[TOC]", "[[_TOC_]]", "[!NOTE]", "!!! note\n", "[^1]", "[^1]: ", ": ",
+    "---\n", "title: x\n", "\\", "javascript:alert(1)", "https://e.com/a.png", "img.png", "#anchor", "\t", "\x00",
+    "\x01", "\x0b", "\ud800", "\udfff", "\ufffe", "\uffff", "\r", "\r\n", "é", "😀", "text ", "word",
+]
+
+markdown_like = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
+
+XML_NAMESPACED = ("{http://atlassian.com/content}", "{http://atlassian.com/resource/identifier}")
+DANGEROUS_TAGS = {"script", "style", "iframe", "object", "embed"}
+
+
+def assert_safe(markdown: str) -> None:
+    body = convert(markdown).body
+    root = parse(body)  # raises if the output is not well-formed XML
+    for element in root.iter():
+        assert element.tag not in DANGEROUS_TAGS
+        for name, value in element.attrib.items():
+            assert not name.lower().startswith("on")
+            assert "javascript:" not in value.replace(" ", "").lower()
+        if element.tag == "{http://atlassian.com/content}structured-macro":
+            assert element.get("{http://atlassian.com/content}name") in {
+                "code", "info", "tip", "note", "warning", "toc", "expand"
+            }
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text())
+def test_any_text_converts_to_well_formed_xml(text):
+    assert_safe(text)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(markdown_like)
+def test_markdown_like_text_converts_to_well_formed_xml(markdown):
+    assert_safe(markdown)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", categories=["Cc", "Cs", "Co", "Cn", "Zs"])))
+def test_control_characters_and_surrogates(text):
+    body = convert("a" + text + "b").body
+    parse(body)
+
+
+def test_forbidden_characters_are_dropped_or_replaced():
+    body = convert("a\x00b\x01c\ud800d\ufffee\x0bf").body
+    assert body == "<p>a\ufffdbc\ufffdd" + "ef</p>"
+
+
+def test_cdata_terminator_in_text_and_code():
+    for markdown in ["a ]]> b", "`]]>`", "```\n]]>\n```", "    ]]>", "[x](]]>)", "![]]>](a]]>.png)"]:
+        assert_safe(markdown)
+
+
+def test_bare_ampersands_and_angles():
+    body = convert("a & b < c > d &&& <<>> &#; &#x; &#99999999;").body
+    # An out-of-range character reference decodes to U+FFFD, as in HTML.
+    assert parse(body).find("p").text == "a & b < c > d &&& <<>> &#; &#x; \ufffd"
+
+
+def timed(markdown: str) -> float:
+    start = time.perf_counter()
+    assert_safe(markdown)
+    return time.perf_counter() - start
+
+
+NASTY = {
+    "10,000-item list": "\n".join(f"- item {n}" for n in range(10_000)),
+    "10,000 tasks": "\n".join(f"- [x] task {n}" for n in range(10_000)),
+    "500-deep blockquote": ">" * 500 + " deep",
+    "500-deep blockquote lines": "\n".join(">" * n + " x" for n in range(1, 501)),
+    "500-deep list, 2 spaces": "\n".join("  " * n + "- x" for n in range(500)),
+    "500-deep list, 4 spaces": "\n".join("    " * n + "- x" for n in range(500)),
+    "500-deep quote in list": "> - " * 500 + "x",
+    "500-deep details": "<details>\n\n" * 500 + "x" + "\n\n</details>" * 500,
+    "500-deep admonitions": "".join("    " * n + "!!! note\n" for n in range(500)) + "    " * 500 + "x",
+    "500-deep emphasis": "*" * 500 + "x" + "*" * 500,
+    "500-deep spans": "<span>" * 500 + "x" + "</span>" * 500,
+    "1 MB line of words": "word " * 200_000,
+    "1 MB line of brackets": "[" * 1_000_000,
+    "1 MB line of <": "<" * 1_000_000,
+    "1 MB line of unclosed tags": "<sub>" * 200_000,
+    "1 MB line of unclosed comments": "<!--" * 250_000,
+    "1 MB line of emphasis": "*a " * 330_000,
+    "1 MB line of entities": "&amp;" * 200_000,
+    "1 MB line of backticks": "`a" * 500_000,
+    "1 MB line in code": "```\n" + "x]]>" * 250_000 + "\n```",
+}
+
+
+@pytest.mark.parametrize("markdown", NASTY.values(), ids=NASTY.keys())
+def test_nasty_input_is_safe_and_quick(markdown):
+    assert timed(markdown) < 5
+
+
+def test_deep_nesting_is_capped_not_an_error():
+    body = convert("\n".join("  " * n + "- level" for n in range(500))).body
+    depth = max(len(path) for path in _paths(parse(body)))
+    assert 20 <= depth < 200
+
+
+def _paths(element, prefix=()):
+    yield prefix
+    for child in element:
+        yield from _paths(child, (*prefix, child.tag))
+
+
+def test_threads_get_identical_results():
+    from concurrent.futures import ThreadPoolExecutor
+
+    documents = [f"# T{n}\n\n- [ ] a\n\ntext[^1]\n\n[^1]: note {n}\n\n![i](p{n}.png)" for n in range(40)]
+    expected = [convert(document) for document in documents]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(convert, documents)) == expected
