@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import random as _random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -656,7 +657,15 @@ def _never_sent(exc: requests.ConnectionError) -> bool:
 
 
 def _short(exc: BaseException) -> str:
-    return str(exc)[:300]
+    """The cause in a few words ("Connection refused", "Name or service not known"), not urllib3's nested repr."""
+    text = str(exc)
+    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    if match:
+        return match.group(1).strip()
+    for marker in ("Read timed out", "timed out", "Connection aborted", "Connection reset", "Remote end closed"):
+        if marker.lower() in text.lower():
+            return marker
+    return text[:200]
 
 
 def _decode(response: requests.Response) -> dict[str, Any]:
@@ -740,7 +749,9 @@ def _explain(error: ConfluenceError) -> str:
     if isinstance(error, RateLimited):
         return "Confluence is rate limiting this account (429); try again later."
     if isinstance(error, Unavailable):
-        return f"Could not reach Confluence: {error.message}"
+        if error.status is None:
+            return f"{error.message}: check the site URL and that this server can reach it."
+        return f"Confluence is unavailable ({error.status}): {error.message}"
     return f"Confluence answered {error.status}: {error.message}"
 
 

@@ -132,7 +132,7 @@ def test_connection_refused_is_unavailable(fake_time: FakeTime) -> None:
         max_retries=2,
     )
     report = confluence.check_connection()
-    assert not report.ok and isinstance(report.error, Unavailable) and "Could not reach" in report.message
+    assert not report.ok and isinstance(report.error, Unavailable) and "Could not connect to Confluence: Connection refused" in report.message
     with pytest.raises(Unavailable) as caught:
         confluence.space("DOCS")
     assert caught.value.status is None and confluence.requests_made == 6  # twice 1 + 2 retries: never sent, so safe

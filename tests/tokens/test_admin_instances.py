@@ -89,4 +89,4 @@ def test_test_connection_reports_in_words(admin_client):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     gone = make_instance("gone", base_url=f"http://127.0.0.1:{port}")
-    assert "gone: could not reach confluence" in run_test_connection(admin_client, gone)
+    assert "gone: could not connect to confluence: connection refused" in run_test_connection(admin_client, gone)
