@@ -7,7 +7,7 @@ import re
 import xml.etree.ElementTree as etree
 
 from markdown.blockparser import BlockParser
-from markdown.blockprocessors import BlockProcessor
+from markdown.blockprocessors import BlockProcessor, BlockQuoteProcessor
 from markdown.util import AtomicString
 
 from ._html import sanitize_html_into, strip_tags
@@ -324,3 +324,23 @@ class HtmlBlockProcessor(BlockProcessor):
             paragraph.text = AtomicString(block)
             return
         sanitize_html_into(parent, block)
+
+
+class SeparateBlockQuoteProcessor(BlockQuoteProcessor):
+    """Python-Markdown folds a blockquote into the one before it even across a blank line;
+    GitHub starts a new quote (which matters when the second one is an alert)."""
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        block = blocks.pop(0)
+        match = self.RE.search(block)
+        if match is None:
+            # test() only accepts blocks with a quote line, so this cannot happen; keep the text.
+            self.parser.parseBlocks(parent, [block])
+            return
+        if match.start():
+            self.parser.parseBlocks(parent, [block[: match.start()]])
+        quote = etree.SubElement(parent, "blockquote")
+        inner = "\n".join(self.clean(line) for line in block[match.start() :].split("\n"))
+        self.parser.state.set("blockquote")
+        self.parser.parseChunk(quote, inner)
+        self.parser.state.reset()

@@ -20,6 +20,10 @@ def test_github_alerts_become_panels(alert, macro):
     assert_converts(f"> [!{alert}]\n> Mind **this**.", panel(macro, "<p>Mind <strong>this</strong>.</p>"))
 
 
+def test_alert_after_a_plain_quote_is_its_own_panel():
+    assert_converts("> plain\n\n> [!TIP]\n> Hint.", "<blockquote><p>plain</p></blockquote>" + panel("tip", "<p>Hint.</p>"))
+
+
 def test_alert_marker_must_be_on_its_own_line():
     assert_converts("> [!NOTE] inline", "<blockquote><p>[!NOTE] inline</p></blockquote>")
 

@@ -1,0 +1,219 @@
+"""Benchmark of the Markdown → storage converter (not a test: it reports, it does not judge CI).
+
+``run()`` builds a realistic document with every construct the converter handles, then times
+``convert()`` against plain ``markdown.markdown()`` with the same bundled extensions, in the same
+process, interleaving the two so machine noise hits both alike.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import markdown
+
+from confluence.converter import convert
+
+# Python-Markdown's bundled extensions that our converter builds on, with fenced_code in place of
+# our own fence handling: the fair "same extensions" baseline.
+BASELINE_EXTENSIONS = ["tables", "fenced_code", "footnotes", "def_list", "admonition", "sane_lists"]
+RATIO_TARGET = 1.3
+SMALL_DOCUMENT_TARGET_MS = 10.0
+
+_SECTION = """\
+## Section {n}: deploying service {n}
+
+This section explains *how* the **service {n}** is deployed, with `inline code`, ~~old advice~~,
+a [link](https://example.com/docs/{n} "Docs"), an autolink <https://example.org/{n}>, a
+[reference link][ref{n}] and a jump to [the first section](#section-0-deploying-service-0).
+Text with a bare & ampersand, a < sign, H<sub>2</sub>O and <kbd>Ctrl</kbd>+<kbd>C</kbd>.{footnote}
+A hard break follows.{hard_break}
+Then the paragraph continues &mdash; with an entity.
+
+- Step one
+  - nested with two spaces
+    - and deeper
+- Step two
+    1. four-space nested ordered
+    2. second
+
+3. ordered list starting at three
+4. four
+
+- [ ] open task {n}
+- [x] done task {n}
+
+```python
+def handler_{n}(event: dict) -> str:
+    # A comment with ]]> inside, which must survive CDATA.
+    return f"{{event['id']}} <ok> & done"
+```
+
+    indented_code = {n}
+
+| Name | Value | Note |
+|:-----|------:|:----:|
+| a{n} | {n} | *x* |
+| b{n} | {n}.5 | `y` |
+
+> A quote about service {n}.
+> > Nested quote.
+
+> [!WARNING]
+> Restart service {n} before lunch.
+
+!!! tip "Tip {n}"
+    Admonition body with **strong** text.
+
+![diagram](images/diagram-{n}.png) ![badge](https://img.example.com/badge-{n}.svg)
+
+<details>
+<summary>More about {n}</summary>
+
+Hidden *details* for {n}.
+
+</details>
+
+Term {n}
+: Definition of term {n}.
+
+---
+
+[ref{n}]: https://example.com/ref/{n}
+"""
+
+
+def build_document(size: int) -> str:
+    """A document of about ``size`` characters: front matter, [TOC], then repeated sections."""
+    parts = ["---\ntitle: Benchmark\nlabels: [bench, converter]\n---\n# Benchmark\n\n[TOC]\n\n"]
+    length = len(parts[0])
+    footnotes: list[str] = []
+    n = 0
+    while length < size:
+        footnote = f"[^{n}]" if n % 5 == 0 else ""
+        if footnote:
+            footnotes.append(f"[^{n}]: Footnote {n}.\n")
+        section = _SECTION.format(n=n, footnote=footnote, hard_break="  ")
+        parts.append(section)
+        length += len(section)
+        n += 1
+    parts.append("\n" + "".join(footnotes))
+    return "".join(parts)
+
+
+def _baseline(text: str) -> str:
+    return markdown.markdown(text, extensions=BASELINE_EXTENSIONS)
+
+
+def _converter(text: str) -> str:
+    return convert(text).body
+
+
+def _interleaved(functions: dict[str, Callable[[str], str]], text: str, runs: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(runs):
+        for name, function in functions.items():
+            gc.collect()
+            start = time.perf_counter()
+            function(text)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def _peak_memory(function: Callable[[str], str], text: str) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        function(text)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _spread(samples: list[float]) -> dict[str, float]:
+    return {"min": min(samples), "max": max(samples), "median": statistics.median(samples), "runs": len(samples)}
+
+
+def run(*, smoke: bool = False) -> list[dict]:
+    size = 20_000 if smoke else 1_000_000
+    runs = 2 if smoke else 7
+    document = build_document(size)
+    megabytes = len(document.encode()) / 1_000_000
+    # Warm both paths (imports, regex compilation) before timing.
+    _converter(document[:20_000])
+    _baseline(document[:20_000])
+
+    times = _interleaved({"converter": _converter, "baseline": _baseline}, document, runs)
+    converter_median = statistics.median(times["converter"])
+    baseline_median = statistics.median(times["baseline"])
+    ratio = converter_median / baseline_median
+
+    small = build_document(10_000)
+    small_runs = 5 if smoke else 50
+    small_times = _interleaved({"converter": _converter, "baseline": _baseline}, small, small_runs)
+    small_median_ms = statistics.median(small_times["converter"]) * 1000
+    small_baseline_ms = statistics.median(small_times["baseline"]) * 1000
+
+    converter_peak = _peak_memory(_converter, document)
+    baseline_peak = _peak_memory(_baseline, document)
+
+    document_details = {"bytes": len(document.encode()), "smoke": smoke}
+    return [
+        {
+            "figure": "converter time / markdown.markdown() time",
+            "value": ratio,
+            "unit": "ratio",
+            "baseline": None,
+            "ratio": ratio,
+            "target": f"<= {RATIO_TARGET}",
+            "met": ratio <= RATIO_TARGET,
+            "details": {
+                **document_details,
+                "converter_s": _spread(times["converter"]),
+                "baseline_s": _spread(times["baseline"]),
+                "extensions": BASELINE_EXTENSIONS,
+            },
+        },
+        {
+            "figure": "converter throughput",
+            "value": megabytes / converter_median,
+            "unit": "MB/s",
+            "baseline": megabytes / baseline_median,
+            "ratio": baseline_median / converter_median,
+            "target": "report",
+            "met": None,
+            "details": document_details,
+        },
+        {
+            "figure": "converter peak memory",
+            "value": converter_peak / 1_000_000,
+            "unit": "MB",
+            "baseline": baseline_peak / 1_000_000,
+            "ratio": converter_peak / baseline_peak,
+            "target": "report",
+            "met": None,
+            "details": {**document_details, "measured_with": "tracemalloc"},
+        },
+        {
+            "figure": "10 KB document conversion time",
+            "value": small_median_ms,
+            "unit": "ms",
+            "baseline": small_baseline_ms,
+            "ratio": small_median_ms / small_baseline_ms,
+            "target": f"< {SMALL_DOCUMENT_TARGET_MS}",
+            "met": small_median_ms < SMALL_DOCUMENT_TARGET_MS,
+            "details": {
+                "bytes": len(small.encode()),
+                "converter_ms": {k: v * 1000 if k != "runs" else v for k, v in _spread(small_times["converter"]).items()},
+            },
+        },
+    ]
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2))
