@@ -43,7 +43,7 @@ OUTCOMES: list[tuple[str, str]] = [
     (Status.ABANDONED, "abandoned"),
     (Status.RECEIVED, "in progress"),
 ]
-WINDOWS: list[tuple[str, str]] = [("day", "last 24 hours"), ("week", "last 7 days"), ("month", "last 30 days")]
+WINDOWS: list[tuple[str, str]] = [("day", "24 hours"), ("week", "7 days"), ("month", "30 days")]
 
 
 # ----------------------------------------------------------------------------------------- shapes
@@ -112,6 +112,10 @@ class Bar:
     width: float
     segments: list[Segment]
     label: str | None  # the date under every 7th bar, so the axis stays readable
+
+    @property
+    def center(self) -> float:
+        return round(self.x + self.width / 2, 2)
 
 
 @dataclass(frozen=True)
@@ -342,7 +346,7 @@ def _nice_ceiling(value: int) -> int:
 
 
 def build_chart(days: list[DayCounts], name: str, *, width: int = 640, height: int = 180) -> Chart:
-    plot_left, plot_top, plot_bottom, plot_right = 44, 8, height - 24, width - 4
+    plot_left, plot_top, plot_bottom, plot_right = 44, 8, height - 24, width - 20
     plot_height = plot_bottom - plot_top
     scale_max = _nice_ceiling(max((d.total for d in days), default=0))
     slot = (plot_right - plot_left) / max(len(days), 1)

@@ -30,3 +30,11 @@ def portal_dashboard(context: template.Context) -> dict[str, Any]:
         "can_run_syncs": bool(user and user.has_perm("directory.add_syncrun")),
         "outcomes": OUTCOMES,
     }
+
+
+@register.simple_tag
+def admin_site_header() -> str:
+    """The admin's header, for pages rendered outside an admin view (the 403 page)."""
+    from django.contrib import admin
+
+    return str(admin.site.site_header)
