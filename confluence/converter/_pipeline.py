@@ -68,6 +68,7 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "entity": ("&",),
     "strike": ("~~",),
     "em_strong": ("*", "_"),
+    "bare_url": ("://", "www."),
 }
 
 
@@ -105,6 +106,27 @@ class _TriggeredInlineProcessor(treeprocessors.InlineProcessor):
         return data
 
 
+# GitHub's "autolink literal": bare http(s):// and www. addresses become links (after raw HTML, so
+# URLs inside allow-listed tags' attributes are left alone). Trailing
+# punctuation belongs to the sentence, not the URL.
+BARE_URL_RE = r"(?<![\w/@.:\-])((?:https?://|www\.)[^\s<>\x02\x03]*[^\s<>\x02\x03?!.,:;*_~'\"\]])"
+
+
+class _BareUrlProcessor(InlineProcessor):
+    ANCESTOR_EXCLUDES = ("a",)
+
+    def handleMatch(  # type: ignore[override]
+        self, m: re.Match[str], data: str
+    ) -> tuple[etree.Element, int, int]:
+        url = m.group(1)
+        while url.endswith(")") and url.count(")") > url.count("("):
+            url = url[:-1]
+        # A ")" closes the URL only when unbalanced, as on GitHub: wiki/Foo_(bar) keeps it.
+        element = etree.Element("a", {"href": url if "://" in url else "http://" + url})
+        element.text = AtomicString(url)
+        return element, m.start(1), m.start(1) + len(url)
+
+
 class _AutomailProcessor(InlineProcessor):
     """``<user@example.com>`` as a plain mailto link. Python-Markdown's version obfuscates the
     address into entities meant for its HTML postprocessors, which storage format cannot use."""
@@ -140,6 +162,7 @@ def build_markdown(state: ConversionState) -> Markdown:
     md.inlinePatterns.deregister("html")
     md.inlinePatterns.register(InlineHtmlProcessor(InlineHtmlProcessor.PATTERN), "safe_html", 90)
     md.inlinePatterns.register(_AutomailProcessor(AUTOMAIL_RE, md), "automail", 110)
+    md.inlinePatterns.register(_BareUrlProcessor(BARE_URL_RE), "bare_url", 85)
     md.inlinePatterns.register(SimpleTagInlineProcessor(STRIKETHROUGH_RE, "del"), "strike", 65)
     brackets = BracketMatcher()
     for pattern in md.inlinePatterns:

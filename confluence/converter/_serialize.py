@@ -69,7 +69,7 @@ def serialize(root: etree.Element, stash: list[object]) -> str:
         else:
             attributes = ""
         if tag in CDATA_TAGS:
-            append(f"<{tag}{attributes}>{cdata(element.text or '')}</{tag}>")
+            append(f"<{tag}{attributes}>{cdata(text_value(element.text or ''))}</{tag}>")
         elif tag in _VOID:
             append(f"<{tag}{attributes}/>")
         else:
@@ -88,4 +88,9 @@ def serialize(root: etree.Element, stash: list[object]) -> str:
     for child in root:
         write(child)
         append("\n")
-    return "".join(out).strip("\n")
+    body = "".join(out).strip("\n")
+    if "\x02" in body or "\x03" in body:
+        # Placeholder delimiters are not XML characters; none should survive, and if a
+        # Python-Markdown extension ever leaves one behind it must not break the page.
+        body = body.replace("\x02", "").replace("\x03", "")
+    return body

@@ -31,6 +31,14 @@ def test_links_autolinks_and_reference_links():
     )
 
 
+def test_bare_urls_are_linked_like_on_github():
+    assert_converts(
+        "see https://e.com/a?b=1. and www.x.org, (https://w.org/Foo_(bar)) `https://code`",
+        '<p>see <a href="https://e.com/a?b=1">https://e.com/a?b=1</a>. and <a href="http://www.x.org">www.x.org</a>, '
+        '(<a href="https://w.org/Foo_(bar)">https://w.org/Foo_(bar)</a>) <code>https://code</code></p>',
+    )
+
+
 def test_link_to_a_heading_becomes_a_confluence_anchor_link():
     # Confluence derives heading anchors from the heading text; GitHub-style slugs are mapped back.
     assert_converts(

@@ -35,7 +35,8 @@ def assert_safe(markdown: str) -> None:
         assert element.tag not in DANGEROUS_TAGS
         for name, value in element.attrib.items():
             assert not name.lower().startswith("on")
-            assert "javascript:" not in value.replace(" ", "").lower()
+            # Browsers ignore whitespace and control characters before and inside a scheme.
+            assert not "".join(char for char in value if char > " ").lower().startswith("javascript:")
         if element.tag == "{http://atlassian.com/content}structured-macro":
             assert element.get("{http://atlassian.com/content}name") in {
                 "code", "info", "tip", "note", "warning", "toc", "expand"
@@ -48,7 +49,7 @@ def test_any_text_converts_to_well_formed_xml(text):
     assert_safe(text)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(markdown_like)
 def test_markdown_like_text_converts_to_well_formed_xml(markdown):
     assert_safe(markdown)
