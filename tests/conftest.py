@@ -34,3 +34,21 @@ def pytest_collection_modifyitems(config, items):
         # In CI a missing browser is a broken set-up, not a reason to skip: the tests run and fail.
         if "browser" in item.keywords and browser_reason and os.environ.get("CI") != "true":
             item.add_marker(pytest.mark.skip(reason=browser_reason))
+
+
+@pytest.fixture
+def fake_sleep(monkeypatch):
+    """Every Confluence client the portal builds during the test waits on a fake clock; the cache starts empty."""
+    from portal import confluence as portal_confluence
+    from tests.fakes import FakeTime
+
+    fake = FakeTime()
+    real_build = portal_confluence.build_client
+
+    def build(instance, **overrides):
+        return real_build(instance, sleep=fake.sleep, clock=fake.clock, random=lambda: 0.5, **overrides)
+
+    monkeypatch.setattr(portal_confluence, "build_client", build)
+    portal_confluence._clients.clear()
+    yield fake
+    portal_confluence._clients.clear()

@@ -8,21 +8,7 @@ import pytest
 
 from confluence.client import ConfluenceClient
 from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
-
-
-class FakeTime:
-    """A clock that only moves when the client sleeps, so retry schedules run instantly and can be asserted."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.fakes import FakeTime
 
 
 @pytest.fixture(scope="session")

@@ -11,36 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
-from portal import confluence as portal_confluence
+from tests.fakes import FakeTime
 from tokens.models import Instance
 from tokens.services import instance_create, license_set
-
-
-class FakeSleep:
-    """Retry waits of the sync's Confluence client, recorded instead of slept."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_sleep(monkeypatch: pytest.MonkeyPatch) -> FakeSleep:
-    fake = FakeSleep()
-    real_build = portal_confluence.build_client
-
-    def build(instance: Instance, **overrides: object):
-        return real_build(instance, sleep=fake.sleep, clock=fake.clock, random=lambda: 0.5, **overrides)
-
-    monkeypatch.setattr(portal_confluence, "build_client", build)
-    return fake
 
 
 @pytest.fixture
@@ -75,7 +48,7 @@ def make_instance(url: str, name: str = "acme", *, email: str = DEFAULT_EMAIL, a
 
 
 @pytest.fixture
-def instance(db, standin: StandinServer, fake_sleep: FakeSleep) -> Instance:
+def instance(db, standin: StandinServer, fake_sleep: FakeTime) -> Instance:
     return make_instance(standin.url)
 
 

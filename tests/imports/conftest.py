@@ -10,24 +10,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
-from portal import confluence as portal_confluence
 from tokens.models import Instance
 from tokens.services import instance_create, license_set, token_issue
-
-
-class FakeSleep:
-    """Retry waits of the portal's Confluence client, recorded instead of slept."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(scope="session")
@@ -40,21 +24,6 @@ def standin_session() -> Iterator[StandinServer]:
 def standin(standin_session: StandinServer) -> StandinServer:
     standin_session.reset()
     return standin_session
-
-
-@pytest.fixture
-def fake_sleep(monkeypatch) -> FakeSleep:
-    """Every client the portal builds during the test waits on a fake clock; the cache starts empty."""
-    fake = FakeSleep()
-    real_build = portal_confluence.build_client
-
-    def build(instance, **overrides):
-        return real_build(instance, sleep=fake.sleep, clock=fake.clock, random=lambda: 0.5, **overrides)
-
-    monkeypatch.setattr(portal_confluence, "build_client", build)
-    portal_confluence._clients.clear()
-    yield fake
-    portal_confluence._clients.clear()
 
 
 def make_instance(name: str, url: str) -> Instance:
