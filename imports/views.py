@@ -1,5 +1,6 @@
 """`POST /api/v1/imports`, `GET /api/v1/imports` and `GET /api/v1/imports/{importId}`."""
 
+import ipaddress
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +22,14 @@ from imports.services import RequestMeta, import_submit
 from portal.errors import PortalError
 from portal.http import client_ip
 from tokens.auth import BearerTokenAuthentication, HasToken
+
+
+def _address(request: Request) -> str | None:
+    # REMOTE_ADDR is not always an IP address (a unix socket gives ""); the audit column only takes one.
+    try:
+        return str(ipaddress.ip_address(client_ip(request)))
+    except ValueError:
+        return None
 
 
 def _content_length(request: Request) -> int | None:
@@ -59,7 +68,7 @@ class ImportListCreate(APIView):
     def post(self, request: Request) -> Response:
         meta = RequestMeta(
             request_id=request.request_id,
-            client_ip=client_ip(request),
+            client_ip=_address(request),
             user_agent=request.headers.get("User-Agent", ""),
             content_length=_content_length(request),
             idempotency_key=request.headers.get("Idempotency-Key"),

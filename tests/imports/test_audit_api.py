@@ -74,3 +74,13 @@ def test_records_left_received_are_marked_abandoned_by_the_command(issued, capsy
     fresh.refresh_from_db()
     assert (old.status, fresh.status) == ("abandoned", "received")
     assert old.finished_at is not None
+
+
+def test_the_client_address_honours_only_trusted_proxies(api, standin, settings):
+    post_import(api, {**DOC, "pageTitle": "Direct"}, HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="10.0.0.5")
+    settings.TRUSTED_PROXY_HOPS = 1
+    post_import(api, {**DOC, "pageTitle": "Proxied"}, HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9",
+                REMOTE_ADDR="10.0.0.5")
+    post_import(api, {**DOC, "pageTitle": "Socket"}, REMOTE_ADDR="")
+    addresses = dict(ImportRecord.objects.values_list("title", "client_ip"))
+    assert addresses == {"Direct": "10.0.0.5", "Proxied": "203.0.113.9", "Socket": None}
