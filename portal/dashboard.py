@@ -4,22 +4,39 @@ However many instances and audit records there are, building the dashboard costs
 
 1. the instances with their license, live-token and expiring-token counts and the id of their last directory sync;
 2. those sync runs;
-3. the audit log of the last 30 days grouped by (instance, day, status, error code), with conditional counts for
-   the 24-hour and 7-day windows: the chart, the window totals and the error ranking all come from these rows,
-   whose number is bounded by instances x days x outcomes x error codes, never by the number of imports;
-4. the import durations' p50 and p95 (PostgreSQL's percentile_cont; elsewhere a histogram of distinct
+3. the audit log of the last 30 days grouped by (instance, local day, outcome), with conditional counts for the
+   24-hour and 7-day windows: the chart and the window totals come from these rows, whose number is bounded by
+   instances x days x outcomes, never by the number of imports;
+4. the error codes of those 30 days per instance (a separate GROUP BY: folding the code into the one above makes
+   SQLite's sort three times slower over a million rows);
+5. the import durations' p50 and p95 (PostgreSQL's percentile_cont; elsewhere a histogram of distinct
    durations, bounded by the longest duration in milliseconds, never by the number of imports).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, OuterRef, Q, Subquery
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    DateField,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -239,12 +256,50 @@ def _durations(since: dt.datetime) -> dict[int, tuple[float | None, float | None
     }
 
 
+def _local_day(since: dt.datetime, until: dt.datetime) -> Expression:
+    """The local date of `received_at`, as a database expression.
+
+    PostgreSQL truncates natively. On SQLite, Django's TruncDate calls a Python function for every row, which costs
+    seconds over a million records; SQLite's own date() with the local UTC offset gives the same answer in C. The
+    offset is constant between daylight-saving changes, of which the window holds at most a few: one CASE branch each.
+    """
+    if connection.vendor != "sqlite":
+        return TruncDate("received_at")
+    zone = timezone.get_current_timezone()
+    segments: list[tuple[dt.datetime, int]] = []  # (from, offset in seconds)
+    step = dt.timedelta(minutes=15)  # every zone changes its offset on a quarter hour
+    at = since
+    while at <= until + step:
+        offset = int(at.astimezone(zone).utcoffset().total_seconds())
+        if not segments or segments[-1][1] != offset:
+            segments.append((at, offset))
+        at += step
+
+    def shifted(offset: int) -> Func:
+        return Func(F("received_at"), Value(f"{offset:+d} seconds"), function="date", output_field=DateField())
+
+    if len(segments) == 1:
+        return shifted(segments[0][1])
+    # A change found at `start` happened within the 15 minutes before it; find the exact minute.
+    branches = []
+    for (_, previous), (start, _offset) in itertools.pairwise(segments):
+        change = start - step
+        while int(change.astimezone(zone).utcoffset().total_seconds()) == previous:
+            change += dt.timedelta(minutes=1)
+        branches.append((change, previous))
+    return Case(
+        *(When(received_at__lt=change, then=shifted(offset)) for change, offset in branches),
+        default=shifted(segments[-1][1]),
+        output_field=DateField(),
+    )
+
+
 def audit_log_url(**filters: object) -> str:
     return f"{reverse('admin:imports_importrecord_changelist')}?{urlencode(filters)}"
 
 
 def instance_dashboards(at: dt.datetime | None = None) -> list[InstanceDashboard]:
-    """Everything the dashboard shows, for every instance, in four queries."""
+    """Everything the dashboard shows, for every instance, in five queries."""
     now = at or timezone.now()
     today = timezone.localdate(now)
     month_ago, week_ago, day_ago = (now - dt.timedelta(days=d) for d in (30, 7, 1))
@@ -285,8 +340,8 @@ def instance_dashboards(at: dt.datetime | None = None) -> list[InstanceDashboard
     errors: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = (
         ImportRecord.objects.filter(received_at__gte=month_ago)
-        .annotate(day=TruncDate("received_at"))
-        .values("instance_id", "day", "status", "error_code")
+        .annotate(day=_local_day(month_ago, now))
+        .values("instance_id", "day", "status")
         .annotate(
             month=Count("pk"),
             week=Count("pk", filter=Q(received_at__gte=week_ago)),
@@ -302,8 +357,15 @@ def instance_dashboards(at: dt.datetime | None = None) -> list[InstanceDashboard
         counts["day"][status] += row["day_count"]
         if row["day"] >= first_day:
             per_day[instance_id][row["day"]][status] += row["month"]
-        if row["error_code"]:
-            errors[instance_id][row["error_code"]] += row["month"]
+    error_rows = (
+        ImportRecord.objects.filter(received_at__gte=month_ago)
+        .exclude(error_code="")
+        .values("instance_id", "error_code")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in error_rows:
+        errors[row["instance_id"]][row["error_code"]] = row["n"]
 
     durations = _durations(month_ago)
 

@@ -165,13 +165,16 @@ def test_the_number_of_queries_does_not_grow_with_instances_or_records(admin_cli
     assert len(large) == len(small), [q["sql"][:120] for q in large.captured_queries]
 
 
-def test_the_dashboard_itself_takes_four_queries(db, django_assert_max_num_queries) -> None:
+def test_the_dashboard_itself_takes_five_queries(db, django_assert_max_num_queries) -> None:
     for n in range(3):
         instance = make_instance(f"site-{n}")
         records(instance, 10, ago=dt.timedelta(hours=n + 1))
-    with django_assert_max_num_queries(4):
+        records(instance, 2, ago=dt.timedelta(days=n + 1), status=S.REJECTED, error_code="title_exists")
+        SyncRun.objects.create(instance=instance, status=SyncRun.Status.SUCCEEDED)
+    with django_assert_max_num_queries(5):
         boards = instance_dashboards()
-        assert [board.windows[2].total for board in boards] == [10, 10, 10]
+        assert [board.windows[2].total for board in boards] == [12, 12, 12]
+        assert all(board.last_sync and board.top_errors[0].count == 2 for board in boards)
 
 
 def test_an_auditor_sees_the_dashboard_without_the_import_figures_unless_allowed(client, django_user_model, db):
