@@ -425,7 +425,9 @@ def build_chart(days: list[DayCounts], name: str, *, width: int = 640, height: i
         # Label the last day and every 7th before it, so "today" is always named.
         label = f"{day.day:%b %d}" if (len(days) - 1 - index) % 7 == 0 else None
         bars.append(Bar(day.day, day.total, round(plot_left + index * slot + 1, 2), round(slot - 2, 2), segments, label))
-    ticks = [(value, round(plot_bottom - plot_height * value / scale_max, 2)) for value in sorted({0, scale_max // 2, scale_max})]
+    # 0, the top, and the middle when it is a whole number (1, 5, 50 have none worth reading).
+    values = [0, scale_max // 2, scale_max] if scale_max % 2 == 0 else [0, scale_max]
+    ticks = [(value, round(plot_bottom - plot_height * value / scale_max, 2)) for value in values]
     total = sum(d.total for d in days)
     busiest = max(days, key=lambda d: d.total, default=None)
     description = f"Imports per day into {name} over the last {len(days)} days, stacked by outcome: {total} in all"

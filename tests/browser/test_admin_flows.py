@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 from django.utils import timezone
 
 from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
@@ -243,12 +244,14 @@ def test_filter_the_audit_log_open_a_record_and_export_it(admin_page, live_serve
 
 
 def auditor_group() -> Group:
-    """The group tokens' data migration creates. A transactional test flushes the tables after each test, so the
-    migration's rows may be gone by now: put them back the way the migration does."""
-    auditor_migration = importlib.import_module("tokens.migrations.0003_auditor_group")
-    group, _ = Group.objects.get_or_create(name=auditor_migration.AUDITOR_GROUP)
+    """The group the data migrations build (tokens 0003, imports 0002, directory 0002). A transactional test flushes
+    the tables after each test, so the migrations' rows may be gone by now: put them back the way they do."""
+    tokens_migration = importlib.import_module("tokens.migrations.0003_auditor_group")
+    group, _ = Group.objects.get_or_create(name=tokens_migration.AUDITOR_GROUP)
     group.permissions.add(*Permission.objects.filter(
-        content_type__app_label="tokens", codename__in=auditor_migration.VIEW_PERMISSIONS
+        Q(content_type__app_label="tokens", codename__in=tokens_migration.VIEW_PERMISSIONS)
+        | Q(content_type__app_label="imports", codename="view_importrecord")
+        | Q(content_type__app_label="directory", codename__startswith="view_")
     ))
     return group
 
@@ -294,6 +297,19 @@ def test_an_auditor_can_see_but_not_change(page, live_server, django_user_model)
     page.goto(f"{live_server.url}/admin/tokens/token/{issued.token.pk}/change/")
     assert issued.token.hint in page.inner_text("#content")
     assert page.locator("#revoke-token").count() == 0
+
+    # The audit log: readable and exportable, never editable.
+    ImportRecord.objects.create(instance=acme, status="failed", error_code="confluence_unavailable", title="Seen")
+    page.goto(f"{live_server.url}/admin/")
+    assert board.locator("[data-figure=top-errors]").inner_text().split()[-2:] == ["confluence_unavailable", "1"]
+    board.locator("[data-figure=top-errors] a").first.click()
+    page.locator("#result_list tbody tr").first.locator("th a, td a").first.click()
+    assert "Seen" in page.inner_text("#content")
+    assert page.locator("input[name=_save]").count() == 0
+    page.go_back()
+    with page.expect_download() as download_info:
+        page.click("text=Export CSV")
+    assert download_info.value.suggested_filename.endswith(".csv")
 
     # Going to a writing page directly is refused with a page that says so, never a server error.
     for path in ("/admin/tokens/token/add/", f"/admin/tokens/token/{issued.token.pk}/revoke/",
