@@ -30,10 +30,11 @@ class InstanceForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk is None:
+        # A view-only form (an auditor's) has no editable fields at all.
+        if self.instance.pk is None and "api_token" in self.fields:
             self.fields["api_token"].required = True
             self.fields["api_token"].help_text = "Write-only: it is stored encrypted and never shown again."
-        else:
+        elif "name" in self.fields:
             self.fields["name"].disabled = True
 
 

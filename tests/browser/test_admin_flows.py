@@ -263,11 +263,6 @@ def auditor_page(page, live_server, django_user_model):
     return page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tokens/forms.py InstanceForm.__init__ disables fields['name'], which a view-only form does not have: "
-    "KeyError, a 500 for every auditor opening an instance",
-)
 def test_an_auditor_can_open_an_instance(page, live_server, django_user_model) -> None:
     acme = make_instance("acme")
     page = auditor_page(page, live_server, django_user_model)
