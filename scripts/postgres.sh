@@ -3,6 +3,7 @@
 # port, for the test suite. Prints the DATABASE_URL to use on its last line.
 #   scripts/postgres.sh            start (idempotent)
 #   scripts/postgres.sh stop       stop it
+#   scripts/postgres.sh status     exit 0 when it is running
 set -euo pipefail
 
 PGPORT=${PGPORT:-55432}
@@ -18,6 +19,11 @@ pgbin() {
 as_postgres() {
   if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi
 }
+
+if [ "${1:-start}" = status ]; then
+  BIN=$(pgbin) && as_postgres "$BIN/pg_ctl -D $PGDATA status >/dev/null 2>&1"
+  exit $?
+fi
 
 if [ "${1:-start}" = stop ]; then
   BIN=$(pgbin) && as_postgres "$BIN/pg_ctl -D $PGDATA stop -m fast" || true
