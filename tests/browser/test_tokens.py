@@ -69,7 +69,7 @@ def test_issue_read_once_revoke_and_refused(admin_page, live_server, screenshot)
     page.click("#result_list >> text=browser-ci")
     assert_no_secret(page, value)
     token = Token.objects.get(label="browser-ci")
-    assert token.hint in page.inner_text("body")
+    expect(page.locator("body")).to_contain_text(token.hint)
     screenshot(page, "token-page")
 
     # Revoke, with a confirmation page.

@@ -39,30 +39,32 @@ def test_page_view_renders_storage_readably(client: ConfluenceClient, standin: S
     assert requests.get(f"{standin.url}/wiki/spaces/DOCS/pages/999/x", timeout=5).status_code == 404
 
 
-def test_control_api_steers_another_process(standin: StandinServer, fake_time: FakeTime) -> None:
-    control = f"{standin.url}/__standin__"
-    answer = requests.post(
-        f"{control}/knobs", json={"latency_ms": 5, "fraction": {"rate": 1.0, "retry_after": 1}}, timeout=5
-    )
-    assert answer.status_code == 200 and answer.json()["latency_ms"] == 5
-    with make_client(standin, fake_time, max_guided_retries=4) as confluence, pytest.raises(RateLimited):
-        confluence.space("DOCS")
-    stats = requests.get(f"{control}/stats", timeout=5).json()
-    assert stats["operations"] == {"getSpaces": 5} and stats["faults_injected"] == 5
-    assert requests.post(f"{control}/knobs", json={"nonsense": 1}, timeout=5).status_code == 400
-    assert (
-        requests.post(f"{control}/knobs", json={"faults": [{"status": 500, "bogus": 1}]}, timeout=5).status_code == 400
-    )
-    requests.post(f"{control}/reset", json={}, timeout=5)
-    requests.post(
-        f"{control}/knobs",
-        json={"faults": [{"status": 503, "retry_after": 2, "op": "getSpaces", "times": 2}]},
-        timeout=5,
-    )
-    with make_client(standin, fake_time) as confluence:
-        assert confluence.space("DEMO").key == "DEMO"
-    assert fake_time.sleeps[-2:] == [2, 2]
-    assert requests.get(f"{control}/knobs", timeout=5).json()["faults"] == []
+def test_control_api_steers_another_process(fake_time: FakeTime) -> None:
+    # A server of its own: the session's shared one may still see a straggling request from an earlier test.
+    with StandinServer(port=0) as standin:
+        control = f"{standin.url}/__standin__"
+        answer = requests.post(
+            f"{control}/knobs", json={"latency_ms": 5, "fraction": {"rate": 1.0, "retry_after": 1}}, timeout=5
+        )
+        assert answer.status_code == 200 and answer.json()["latency_ms"] == 5
+        with make_client(standin, fake_time, max_guided_retries=4) as confluence, pytest.raises(RateLimited):
+            confluence.space("DOCS")
+        stats = requests.get(f"{control}/stats", timeout=5).json()
+        assert stats["operations"] == {"getSpaces": 5} and stats["faults_injected"] == 5
+        assert requests.post(f"{control}/knobs", json={"nonsense": 1}, timeout=5).status_code == 400
+        assert (
+            requests.post(f"{control}/knobs", json={"faults": [{"status": 500, "bogus": 1}]}, timeout=5).status_code == 400
+        )
+        requests.post(f"{control}/reset", json={}, timeout=5)
+        requests.post(
+            f"{control}/knobs",
+            json={"faults": [{"status": 503, "retry_after": 2, "op": "getSpaces", "times": 2}]},
+            timeout=5,
+        )
+        with make_client(standin, fake_time) as confluence:
+            assert confluence.space("DEMO").key == "DEMO"
+        assert fake_time.sleeps[-2:] == [2, 2]
+        assert requests.get(f"{control}/knobs", timeout=5).json()["faults"] == []
 
 
 def test_fraction_mode_is_a_share_of_calls(standin: StandinServer, fake_time: FakeTime) -> None:
