@@ -8,14 +8,15 @@ import string
 import xml.etree.ElementTree as etree
 
 from markdown import Markdown, treeprocessors
+from markdown.blockprocessors import BlockProcessor
 from markdown.extensions.admonition import AdmonitionExtension
 from markdown.extensions.def_list import DefListExtension
 from markdown.extensions.footnotes import FootnoteExtension
 from markdown.extensions.sane_lists import SaneListExtension
 from markdown.extensions.tables import TableExtension
 from markdown.inlinepatterns import AUTOMAIL_RE, InlineProcessor, LinkInlineProcessor, SimpleTagInlineProcessor
-from markdown.treeprocessors import Treeprocessor
-from markdown.util import AtomicString
+from markdown.treeprocessors import Treeprocessor, UnescapeTreeprocessor
+from markdown.util import AtomicString, Registry
 
 from ._blocks import DetailsProcessor, FenceProcessor, HtmlBlockProcessor, SeparateBlockQuoteProcessor, TocProcessor
 from ._brackets import BracketMatcher
@@ -96,14 +97,38 @@ class _TriggeredInlineProcessor(treeprocessors.InlineProcessor):
         start = 0
         while patternIndex < count:
             pattern, triggers = patterns[patternIndex]
-            if triggers is not None and not any(trigger in data for trigger in triggers):
-                patternIndex += 1
-                start = 0
-                continue
+            if triggers is not None:
+                # A plain loop: a generator per pattern and text run costs more than the test.
+                for trigger in triggers:
+                    if trigger in data:
+                        break
+                else:
+                    patternIndex += 1
+                    start = 0
+                    continue
             data, matched, start = apply(pattern, data, patternIndex, start)
             if not matched:
                 patternIndex += 1
         return data
+
+
+class _UnescapeProcessor(UnescapeTreeprocessor):
+    """Python-Markdown's unescaping of backslash-escaped characters, skipping the regex
+    substitution for the (almost all) texts that hold no placeholder."""
+
+    def run(self, root: etree.Element) -> None:
+        unescape = self.unescape
+        for element in root.iter():
+            text = element.text
+            if text and "\x02" in text and element.tag != "code":
+                element.text = unescape(text)
+            tail = element.tail
+            if tail and "\x02" in tail:
+                element.tail = unescape(tail)
+            if element.attrib:
+                for key, value in element.items():
+                    if value is not None and "\x02" in value:
+                        element.set(key, unescape(value))
 
 
 # GitHub's "autolink literal": bare http(s):// and www. addresses become links (after raw HTML, so
@@ -142,6 +167,28 @@ class _AutomailProcessor(InlineProcessor):
         return element, m.start(0), m.end(0)
 
 
+def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
+    """Cheap tests in front of the two costliest block tests, for the blocks they cannot accept.
+
+    A table's header row holds a ``|`` (the test splits the first two rows on pipes otherwise).
+    An admonition either starts with ``!!!`` on some line of the block, or continues one with
+    a block indented by at least a tab: AdmonitionProcessor.parse_content accepts nothing else
+    (its ``current_sibling`` is only set by a test that returned true and is consumed by the
+    run that follows).
+    """
+    table = blockprocessors["table"]
+    table_test = table.test
+    table.test = lambda parent, block: "|" in block and table_test(parent, block)  # type: ignore[method-assign]
+    admonition = blockprocessors["admonition"]
+    admonition_test = admonition.test
+    indent = " " * admonition.tab_length
+
+    def admonition_precheck(parent: etree.Element, block: str) -> bool:
+        return ("!!!" in block or block.startswith(indent)) and admonition_test(parent, block)
+
+    admonition.test = admonition_precheck  # type: ignore[method-assign]
+
+
 def build_markdown(state: ConversionState) -> Markdown:
     md = Markdown(
         extensions=[
@@ -170,6 +217,7 @@ def build_markdown(state: ConversionState) -> Markdown:
             pattern.getText = brackets.get_text  # type: ignore[method-assign]
     md.treeprocessors.register(_LongTextGuard(md), "long_text_guard", 25)
     md.treeprocessors.register(_TriggeredInlineProcessor(md), "inline", 20)
+    md.treeprocessors.register(_UnescapeProcessor(md), "unescape", 0)
     # Our serializer lays out the output; prettify's re-indenting is wasted work.
     md.treeprocessors.deregister("prettify")
 
@@ -180,7 +228,10 @@ def build_markdown(state: ConversionState) -> Markdown:
     parser.blockprocessors.register(TocProcessor(parser), "toc", 75)
     parser.blockprocessors.register(SeparateBlockQuoteProcessor(parser), "quote", 20)
 
-    parse_blocks = parser.parseBlocks
+    _add_block_prechecks(parser.blockprocessors)
+    # The registry is final from here on. Python-Markdown's parseBlocks rebuilds the sorted
+    # processor list from the registry for every block; one list built here does the same job.
+    processors = list(parser.blockprocessors)
 
     def depth_limited_parse_blocks(parent: etree.Element, blocks: list[str]) -> None:
         if state.depth >= MAX_BLOCK_DEPTH:
@@ -190,7 +241,11 @@ def build_markdown(state: ConversionState) -> Markdown:
             return
         state.depth += 1
         try:
-            parse_blocks(parent, blocks)
+            # BlockParser.parseBlocks, line for line, over the prebuilt list.
+            while blocks:
+                for processor in processors:
+                    if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
+                        break
         finally:
             state.depth -= 1
 
