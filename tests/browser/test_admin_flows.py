@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
 from directory.models import SyncRun
@@ -98,7 +99,7 @@ def test_a_license_that_ends_before_it_starts_is_refused_with_a_message(admin_pa
     page.fill("#id_valid_until", "2000-01-01")
     page.click("input[name=_save]")
 
-    assert "cannot end before it starts" in page.inner_text("#content")
+    expect(page.locator("#content")).to_contain_text("cannot end before it starts")
     assert page.locator(".errornote").is_visible()
     assert_no_error_page(page)
     assert License.objects.get(instance=acme).valid_until == before
@@ -119,7 +120,7 @@ def test_every_refusal_of_the_issue_form_says_why(admin_page, live_server) -> No
         token_issue(instance=full, label=f"ci-{n:02d}", days=30, actor=None)
 
     issue(page, live_server, instance="acme", label="no spaces allowed!")
-    assert "3 to 50 characters" in page.inner_text("#content")
+    expect(page.locator("#content")).to_contain_text("3 to 50 characters")
     assert_no_error_page(page)
 
     token_issue(instance=acme, label="ci-docs", days=7, actor=None)
@@ -299,7 +300,7 @@ def test_an_auditor_can_see_but_not_change(page, live_server, django_user_model)
     assert board.locator("[data-figure=top-errors]").inner_text().split()[-2:] == ["confluence_unavailable", "1"]
     board.locator("[data-figure=top-errors] a").first.click()
     page.locator("#result_list tbody tr").first.locator("th a, td a").first.click()
-    assert "Seen" in page.inner_text("#content")
+    expect(page.locator("#content")).to_contain_text("Seen")
     assert page.locator("input[name=_save]").count() == 0
     page.go_back()
     with page.expect_download() as download_info:
