@@ -139,12 +139,16 @@ def _record_received(*, token: Token, meta: RequestMeta) -> tuple[ImportRecord, 
     now = timezone.now()
     with transaction.atomic():
         Token.objects.select_for_update().filter(pk=token.pk).values_list("pk", flat=True).get()
-        recent = list(
+        limit = settings.IMPORT_RATE_LIMIT_PER_MINUTE
+        # The limit-th newest import of the window, if there is one: the token is at its limit, and may go on
+        # once that import leaves the window. One row read through the (token, received_at) index, however
+        # high the limit.
+        at_limit = (
             ImportRecord.objects.filter(token=token, received_at__gt=now - RATE_WINDOW)
             .exclude(error_code="rate_limited")
-            .order_by("received_at")
-            .values_list("received_at", flat=True)[: settings.IMPORT_RATE_LIMIT_PER_MINUTE]
-        )
+            .order_by("-received_at")
+            .values_list("received_at", flat=True)[limit - 1 : limit]
+        ).first()
         record = ImportRecord(
             request_id=meta.request_id,
             received_at=now,
@@ -156,10 +160,10 @@ def _record_received(*, token: Token, meta: RequestMeta) -> tuple[ImportRecord, 
             idempotency_key=printable(meta.idempotency_key or "")[:255],
         )
         retry_after = None
-        if len(recent) >= settings.IMPORT_RATE_LIMIT_PER_MINUTE:
+        if at_limit is not None:
             # Marked now, inside the lock, so the next request's count already leaves this one out.
             record.error_code = "rate_limited"
-            retry_after = max(1, math.ceil((recent[0] + RATE_WINDOW - now).total_seconds()))
+            retry_after = max(1, math.ceil((at_limit + RATE_WINDOW - now).total_seconds()))
         record.save(force_insert=True)
     return record, retry_after
 
