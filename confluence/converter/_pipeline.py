@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import string
 import xml.etree.ElementTree as etree
+from collections.abc import Callable
 
 from markdown import Markdown, treeprocessors
 from markdown.blockprocessors import BlockProcessor
@@ -167,18 +168,51 @@ class _AutomailProcessor(InlineProcessor):
         return element, m.start(0), m.end(0)
 
 
-def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
-    """Cheap tests in front of the two costliest block tests, for the blocks they cannot accept.
+# Substrings without which a block processor cannot accept a block, read off each processor's
+# regular expression. Python-Markdown tries every processor on every block, most of them with a
+# regex search over the whole block; a substring test is far cheaper. The footnote and
+# reference processors accept every block in test() and give it back from run() (the same
+# string, put back in place) when their regex does not match, so refusing in test() instead
+# changes nothing.
+_BLOCK_NEEDLES: dict[str, tuple[str, ...]] = {
+    "table": ("|",),  # the header row is split on pipes; no pipe, no second column
+    "hashheader": ("#",),
+    "setextheader": ("\n=", "\n-"),
+    "hr": ("-", "_", "*"),
+    "deflist": (":",),
+    "quote": (">",),
+    "footnote": ("[^",),
+    "reference": ("]:",),
+}
 
-    A table's header row holds a ``|`` (the test splits the first two rows on pipes otherwise).
-    An admonition either starts with ``!!!`` on some line of the block, or continues one with
-    a block indented by at least a tab: AdmonitionProcessor.parse_content accepts nothing else
-    (its ``current_sibling`` is only set by a test that returned true and is consumed by the
-    run that follows).
-    """
-    table = blockprocessors["table"]
-    table_test = table.test
-    table.test = lambda parent, block: "|" in block and table_test(parent, block)  # type: ignore[method-assign]
+
+def _needle_test(test: Callable[[etree.Element, str], bool], needles: tuple[str, ...]) -> Callable[..., bool]:
+    if len(needles) == 1:
+        (needle,) = needles
+
+        def single(parent: etree.Element, block: str) -> bool:
+            return needle in block and test(parent, block)
+
+        return single
+
+    def several(parent: etree.Element, block: str) -> bool:
+        for needle in needles:
+            if needle in block:
+                return test(parent, block)
+        return False
+
+    return several
+
+
+def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
+    """Cheap tests in front of the block processors' own tests, for blocks they cannot accept."""
+    for name, needles in _BLOCK_NEEDLES.items():
+        processor = blockprocessors[name]
+        processor.test = _needle_test(processor.test, needles)  # type: ignore[method-assign]
+    # An admonition either starts with "!!!" on some line of the block, or continues one with a
+    # block indented by at least a tab: AdmonitionProcessor.parse_content accepts nothing else
+    # (its current_sibling is only set by a test that returned true and is consumed by the run
+    # that follows).
     admonition = blockprocessors["admonition"]
     admonition_test = admonition.test
     indent = " " * admonition.tab_length
