@@ -74,6 +74,9 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 
 
+_ANY_TRIGGER = re.compile("|".join(re.escape(t) for triggers in _TRIGGERS.values() for t in triggers))
+
+
 class _TriggeredInlineProcessor(treeprocessors.InlineProcessor):
     """Python-Markdown's inline tree processor, with a cheap substring test before each pattern
     and a plain list instead of a registry lookup per pattern and text run."""
@@ -82,6 +85,9 @@ class _TriggeredInlineProcessor(treeprocessors.InlineProcessor):
         self._patterns = [
             (pattern, _TRIGGERS.get(name)) for pattern, name in zip(self.inlinePatterns, self._names(), strict=True)
         ]
+        # Text holding no trigger at all (most short runs: cells, items, headings) is returned
+        # by one regex search instead of a test per pattern.
+        self._no_trigger = _ANY_TRIGGER if all(triggers for _, triggers in self._patterns) else None
         return super().run(tree, ancestors)
 
     def _names(self) -> list[str]:
@@ -91,6 +97,8 @@ class _TriggeredInlineProcessor(treeprocessors.InlineProcessor):
     # the mangled name is the only way in.
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
         if isinstance(data, AtomicString):
+            return data
+        if self._no_trigger is not None and self._no_trigger.search(data) is None:
             return data
         apply = self._InlineProcessor__applyPattern  # type: ignore[attr-defined]
         patterns = self._patterns
