@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
+from collections import Counter, defaultdict
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -14,7 +17,16 @@ from django.utils import timezone
 
 from directory.models import SyncRun
 from imports.models import ImportRecord
-from portal.dashboard import instance_dashboards, percentile_from_histogram
+from imports.services import imports_abandon_stale
+from portal.dashboard import (
+    SUB_BUCKETS,
+    bucket_of,
+    dashboard_rollup_forget,
+    instance_dashboards,
+    percentile_from_buckets,
+    percentile_from_histogram,
+)
+from portal.models import DashboardDay
 from tokens.models import Instance, Token
 from tokens.services import instance_create, license_set, token_issue, token_revoke
 
@@ -149,6 +161,8 @@ def test_the_number_of_queries_does_not_grow_with_instances_or_records(admin_cli
     first = make_instance("first")
     records(first, 3, ago=dt.timedelta(hours=1), status=S.FAILED, error_code="confluence_unavailable")
     SyncRun.objects.create(instance=first, status=SyncRun.Status.SUCCEEDED)  # else the sync look-up is skipped
+    with CaptureQueriesContext(connection) as small_cold:  # the first view stores the closed days
+        assert admin_client.get("/admin/").status_code == 200
     with CaptureQueriesContext(connection) as small:
         assert admin_client.get("/admin/").status_code == 200
 
@@ -159,10 +173,15 @@ def test_the_number_of_queries_does_not_grow_with_instances_or_records(admin_cli
         for day in range(0, 30, 3):
             records(instance, 20, ago=dt.timedelta(days=day, hours=1), duration_ms=50 + day)
             records(instance, 5, ago=dt.timedelta(days=day, hours=2), status=S.REJECTED, error_code=f"code_{day}")
+    dashboard_rollup_forget()  # records written into past days after they were stored: a backfill
+    with CaptureQueriesContext(connection) as large_cold:
+        assert admin_client.get("/admin/").status_code == 200
     with CaptureQueriesContext(connection) as large:
         assert admin_client.get("/admin/").status_code == 200
 
+    assert len(large_cold) == len(small_cold), [q["sql"][:120] for q in large_cold.captured_queries]
     assert len(large) == len(small), [q["sql"][:120] for q in large.captured_queries]
+    assert len(large) == len(large_cold) - 1  # the upsert of the closed days
 
 
 def test_the_dashboard_itself_takes_five_queries(db, django_assert_max_num_queries) -> None:
@@ -171,10 +190,11 @@ def test_the_dashboard_itself_takes_five_queries(db, django_assert_max_num_queri
         records(instance, 10, ago=dt.timedelta(hours=n + 1))
         records(instance, 2, ago=dt.timedelta(days=n + 1), status=S.REJECTED, error_code="title_exists")
         SyncRun.objects.create(instance=instance, status=SyncRun.Status.SUCCEEDED)
-    with django_assert_max_num_queries(5):
-        boards = instance_dashboards()
-        assert [board.windows[2].total for board in boards] == [12, 12, 12]
-        assert all(board.last_sync and board.top_errors[0].count == 2 for board in boards)
+    for queries in (6, 5):  # the first view also stores the closed days it aggregated
+        with django_assert_max_num_queries(queries):
+            boards = instance_dashboards()
+            assert [board.windows[2].total for board in boards] == [12, 12, 12]
+            assert all(board.last_sync and board.top_errors[0].count == 2 for board in boards)
 
 
 def test_an_auditor_sees_the_dashboard_but_no_way_to_run_anything(client, django_user_model, db) -> None:
@@ -230,3 +250,141 @@ def test_tokens_expired_are_neither_live_nor_expiring(db) -> None:
     )
     (board,) = instance_dashboards()
     assert (board.live_tokens, board.expiring_tokens) == (0, 0)
+
+
+# ----------------------------------------------------------------------------------------- the rollup of closed days
+
+
+def reference(at: dt.datetime) -> dict[int, dict]:
+    """What the dashboard must show, computed in Python from every row (local days from zoneinfo)."""
+    starts = {"month": at - dt.timedelta(days=30), "week": at - dt.timedelta(days=7), "day": at - dt.timedelta(days=1)}
+    today = timezone.localdate(at)
+    figures: dict[int, dict] = defaultdict(lambda: {"windows": defaultdict(Counter), "days": Counter(),
+                                                    "errors": Counter(), "durations": []})
+    for record in ImportRecord.objects.filter(received_at__gte=starts["month"]):
+        mine = figures[record.instance_id]
+        for key, start in starts.items():
+            if record.received_at >= start:
+                mine["windows"][key][record.status] += 1
+        day = timezone.localdate(record.received_at)
+        if today - dt.timedelta(days=29) <= day <= today:
+            mine["days"][day] += 1
+        if record.error_code:
+            mine["errors"][record.error_code] += 1
+        if record.duration_ms is not None:
+            mine["durations"].append(record.duration_ms)
+    return figures
+
+
+def assert_as_reference(at: dt.datetime) -> None:
+    expected = reference(at)
+    for board in instance_dashboards(at):
+        mine = expected[board.instance.pk]
+        for window in board.windows:
+            assert {o.status: o.count for o in window.outcomes if o.count} == dict(mine["windows"][window.key]), window
+        assert {d.day: d.total for d in board.days if d.total} == dict(mine["days"])
+        assert {e.code: e.count for e in board.top_errors} == dict(mine["errors"].most_common(5))
+        durations = sorted(mine["durations"])
+        assert board.durations_counted == len(durations)
+        for shown, fraction in ((board.p50_ms, 0.5), (board.p95_ms, 0.95)):
+            exact = percentile_from_histogram(sorted(Counter(durations).items()), fraction)
+            assert shown == pytest.approx(exact, rel=1 / SUB_BUCKETS, abs=0.5)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"])
+def test_stored_days_and_live_rows_add_up_to_the_database_across_day_boundaries(db, zone) -> None:
+    """Random records over 32 days, around local midnights and a daylight-saving change: first view (aggregating
+    and storing the closed days) and repeat views (reading them) both equal a count of every row."""
+    rng = random.Random(zone)
+    with timezone.override(ZoneInfo(zone)):
+        # Noon, local, on a day whose 30-day window holds a daylight-saving change where the zone has them.
+        at = dt.datetime(2026, 3, 20, 12, 0, tzinfo=ZoneInfo(zone))
+        sites = [make_instance("acme"), make_instance("globex")]
+        rows = []
+        for n in range(1500):
+            if n % 3 == 0:  # a second either side of a local midnight
+                midnight = dt.datetime.combine(at.date() - dt.timedelta(days=rng.randrange(33)), dt.time.min,
+                                               tzinfo=ZoneInfo(zone))
+                received_at = midnight + dt.timedelta(seconds=rng.choice([-1, 0, 1]))
+            else:
+                received_at = at - dt.timedelta(seconds=rng.randrange(32 * 86400))
+            status, code = rng.choice([(S.SUCCEEDED, ""), (S.REJECTED, "title_exists"), (S.FAILED, "confluence_unavailable"),
+                                       (S.REPLAYED, ""), (S.ABANDONED, "abandoned")])
+            rows.append(ImportRecord(instance=rng.choice(sites), received_at=received_at, status=status, error_code=code,
+                                     duration_ms=None if status == S.ABANDONED else int(rng.lognormvariate(6, 0.8))))
+        # The window's edges to the microsecond.
+        for delta in (dt.timedelta(days=30), dt.timedelta(days=7), dt.timedelta(days=1)):
+            for nudge in (-1, 0, 1):
+                rows.append(ImportRecord(instance=sites[0], received_at=at - delta + dt.timedelta(microseconds=nudge),
+                                         status=S.SUCCEEDED, duration_ms=77))
+        ImportRecord.objects.bulk_create(rows)
+
+        assert_as_reference(at)  # cold: aggregates the closed days and stores them
+        assert DashboardDay.objects.filter(zone=zone, settled=True).count() == 29
+        assert_as_reference(at)  # warm: reads them
+        assert_as_reference(at + dt.timedelta(hours=7))  # later the same day: other window edges, same stored days
+        assert_as_reference(at + dt.timedelta(days=1, hours=3))  # the next day: one more day to store
+
+
+def test_a_closed_day_with_imports_in_progress_is_counted_again_once_they_are_abandoned(db) -> None:
+    acme = make_instance("acme")
+    records(acme, 4, ago=dt.timedelta(days=3), status=S.RECEIVED, duration_ms=None)
+    records(acme, 6, ago=dt.timedelta(days=3))
+    (board,) = instance_dashboards()
+    assert {o.status: o.count for o in board.windows[1].outcomes if o.count} == {S.SUCCEEDED: 6, S.RECEIVED: 4}
+    day = timezone.localdate(timezone.now() - dt.timedelta(days=3))
+    assert not DashboardDay.objects.get(day=day).settled  # stored, but aggregated again on the next view
+
+    assert imports_abandon_stale(older_than=dt.timedelta(hours=1)) == 4
+    (board,) = instance_dashboards()
+    assert {o.status: o.count for o in board.windows[1].outcomes if o.count} == {S.SUCCEEDED: 6, S.ABANDONED: 4}
+    assert [(e.code, e.count) for e in board.top_errors] == [("abandoned", 4)]
+    assert DashboardDay.objects.get(day=day).settled
+    assert_as_reference(timezone.now())
+
+
+def test_todays_records_are_counted_live_after_the_closed_days_are_stored(db) -> None:
+    acme = make_instance("acme")
+    records(acme, 5, ago=dt.timedelta(days=2))
+    instance_dashboards()
+    stored = DashboardDay.objects.count()
+    records(acme, 3, ago=dt.timedelta(seconds=1), status=S.FAILED, error_code="confluence_unavailable", duration_ms=4000)
+    (board,) = instance_dashboards()
+    assert DashboardDay.objects.count() == stored
+    assert board.windows[0].total == 3 and board.windows[2].total == 8
+    assert board.days[-1].total == 3 or timezone.localdate(timezone.now() - dt.timedelta(seconds=1)) != board.days[-1].day
+    assert board.top_errors[0].code == "confluence_unavailable"
+    assert board.p95_ms == 4000
+    assert_as_reference(timezone.now())
+
+
+def test_a_day_is_stored_only_once_closed(db) -> None:
+    acme = make_instance("acme")
+    with timezone.override(ZoneInfo("Europe/Berlin")):
+        midnight = dt.datetime(2026, 5, 10, tzinfo=ZoneInfo("Europe/Berlin"))
+        ImportRecord.objects.create(instance=acme, received_at=midnight - dt.timedelta(seconds=2), status=S.SUCCEEDED)
+        instance_dashboards(midnight + dt.timedelta(minutes=1))  # yesterday is not closed yet: late inserts may come
+        assert not DashboardDay.objects.filter(day=dt.date(2026, 5, 9)).exists()
+        ImportRecord.objects.create(instance=acme, received_at=midnight - dt.timedelta(seconds=1), status=S.SUCCEEDED)
+        (board,) = instance_dashboards(midnight + dt.timedelta(minutes=11))
+        assert DashboardDay.objects.get(day=dt.date(2026, 5, 9)).data[str(acme.pk)]["status"] == {S.SUCCEEDED: 2}
+        assert board.days[-2].total == 2
+
+
+@pytest.mark.parametrize("duration", [0, 1, 127, 128, 129, 255, 256, 1000, 4095, 4096, 65_537, 2**31 - 1])
+def test_duration_buckets_in_the_database_match_python(db, duration) -> None:
+    acme = make_instance("acme")
+    records(acme, 1, ago=dt.timedelta(seconds=5), duration_ms=duration)
+    from portal.dashboard import _duration_bucket
+
+    bucket = ImportRecord.objects.annotate(b=_duration_bucket()).values_list("b", flat=True).get()
+    assert bucket == bucket_of(duration) <= duration
+    assert duration - bucket < max(1, bucket / SUB_BUCKETS)
+
+
+def test_percentiles_from_buckets_spread_each_bucket_between_its_min_and_max() -> None:
+    assert percentile_from_buckets({100: [3, 100, 100]}, 0.5) == 100
+    assert percentile_from_buckets({256: [2, 258, 260]}, 0.5) == 259
+    assert percentile_from_buckets({256: [3, 256, 260]}, 0.5) == 258
+    assert percentile_from_buckets({10: [1, 10, 10], 256: [1, 259, 259]}, 0.95) == pytest.approx(10 + 249 * 0.95)
+    assert percentile_from_buckets({}, 0.5) is None
