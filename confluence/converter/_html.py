@@ -183,8 +183,15 @@ def sanitize_html_into(parent: etree.Element, fragment: str) -> None:
     elements at the top are wrapped in paragraphs, as a browser would lay them out."""
     container = etree.Element("div")
     sanitizer = _Sanitizer(container)
-    sanitizer.feed(fragment)
-    sanitizer.close()
+    try:
+        sanitizer.feed(fragment)
+        sanitizer.close()
+    except AssertionError:
+        # html.parser (through _markupbase) asserts on some malformed declarations such as
+        # "<![" followed by a newline; the block is then shown as text, never dropped or raised.
+        paragraph = etree.SubElement(parent, "p")
+        paragraph.text = AtomicString(fragment)
+        return
     for element in container.iter():
         if element.text is not None:
             element.text = AtomicString(element.text)

@@ -78,6 +78,12 @@ def test_bare_ampersands_and_angles():
     assert parse(body).find("p").text == "a & b < c > d &&& <<>> &#; &#x; \ufffd"
 
 
+def test_malformed_declaration_in_html_block_is_shown_as_text():
+    # html.parser raises an AssertionError on "<![" followed by a line break.
+    body = convert("<div><![\nx").body
+    assert parse(body).find("p").text == "<div><![\nx"
+
+
 def timed(markdown: str) -> float:
     start = time.perf_counter()
     assert_safe(markdown)
