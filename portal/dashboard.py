@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -37,6 +38,7 @@ from django.db.models import (
     Min,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Value,
     When,
@@ -416,20 +418,25 @@ def _audit_log(now: dt.datetime, today: dt.date) -> AuditFigures:
     for key, start in starts.items():
         if oldest[key] < today and oldest[key] not in fetch:
             ranges.append((start, _day_start(oldest[key] + dt.timedelta(days=1))))
-    ranges.append((_day_start(today), None))
+    # An upper bound however far: with an open range SQLite's planner may prefer another index over received_at's.
+    ranges.append((_day_start(today), dt.datetime(9999, 1, 1, tzinfo=dt.UTC)))
     ranges.sort(key=lambda r: r[0])
     merged: list[list] = []
     for low, high in ranges:
-        if merged and (merged[-1][1] is None or low <= merged[-1][1]):
-            if merged[-1][1] is not None and (high is None or high > merged[-1][1]):
-                merged[-1][1] = high
+        if merged and low <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], high)
         else:
             merged.append([low, high])
-    live = Q()
-    for low, high in merged:
-        live |= Q(received_at__gte=low, received_at__lt=high) if high else Q(received_at__gte=low)
-    records = ImportRecord.objects.filter(live).order_by()
+    # One SELECT per range, in a UNION ALL: an OR of ranges makes SQLite scan the whole table instead of the index.
+    parts = [
+        ImportRecord.objects.filter(received_at__gte=low, received_at__lt=high).order_by()
+        for low, high in merged
+    ]
     day = _local_day(merged[0][0], now)
+
+    def each_range(grouped: Callable[[QuerySet], QuerySet]) -> Iterable:
+        queries = [grouped(part) for part in parts]
+        return queries[0].union(*queries[1:], all=True) if len(queries) > 1 else queries[0]
 
     windows: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     per_day: dict[int, dict[dt.date, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
@@ -451,8 +458,8 @@ def _audit_log(now: dt.datetime, today: dt.date) -> AuditFigures:
             known[2] = max(known[2], high)
 
     # 1. Live counts. A live row counts in a window unless its day comes from a stored row for that window.
-    rows = (
-        records.annotate(day=day)
+    rows = each_range(
+        lambda records: records.annotate(day=day)
         .values("instance_id", "day", "status", "error_code")
         .annotate(
             whole=Count("pk"),
@@ -460,9 +467,11 @@ def _audit_log(now: dt.datetime, today: dt.date) -> AuditFigures:
             week=Count("pk", filter=Q(received_at__gte=starts["week"])),
             day_count=Count("pk", filter=Q(received_at__gte=starts["day"])),
         )
+        .values_list("instance_id", "day", "status", "error_code", "whole", "month", "week", "day_count")
     )
-    for row in rows:
-        instance_id, on, status, code = row["instance_id"], row["day"], row["status"], row["error_code"]
+    # The ranges are disjoint, but a day may span two of them (ranges end at a window's start): add up.
+    for instance_id, on, status, code, whole, month, week, day_count in rows:
+        row = {"whole": whole, "month": month, "week": week, "day_count": day_count}
         if on in stored:
             # A partial day at a window's start whose whole is stored: it counts only for windows starting on it.
             for key, count_key in (("month", "month"), ("week", "week"), ("day", "day_count")):
@@ -483,8 +492,9 @@ def _audit_log(now: dt.datetime, today: dt.date) -> AuditFigures:
             if status == Status.RECEIVED:
                 settled[on] = False
     # 2. Live durations, bucketed.
-    duration_rows = (
-        records.filter(duration_ms__isnull=False, received_at__gte=starts["month"])
+    duration_rows = each_range(
+        # Every range lies inside the 30-day window (a second bound on received_at misleads SQLite's planner).
+        lambda records: records.filter(duration_ms__isnull=False)
         .annotate(day=day, bucket=_duration_bucket())
         .values("instance_id", "day", "bucket")
         .annotate(n=Count("pk"), low=Min("duration_ms"), high=Max("duration_ms"))
@@ -495,7 +505,7 @@ def _audit_log(now: dt.datetime, today: dt.date) -> AuditFigures:
             continue
         add_bucket(durations[instance_id], bucket, n, low, high)
         if on in store:
-            computed_for(on, instance_id)["durations"][bucket] = [n, low, high]
+            add_bucket(computed_for(on, instance_id)["durations"], bucket, n, low, high)
 
     # 3. The stored days, and those just computed for the next views.
     for on, data in stored.items():
