@@ -309,9 +309,10 @@ def _local_day(since: dt.datetime, until: dt.datetime) -> Expression:
 # The windows (24 hours, 7 days, 30 days back from now), the chart (30 local days) and the month's error codes and
 # durations all decompose into local days. A closed day (ended more than CLOSE_GRACE ago, in the portal's TIME_ZONE)
 # does not change once its imports have finished: it is aggregated once and kept in portal.models.DashboardDay. Each
-# view then reads those rows (one query) and aggregates live only what they cannot answer: today, the part of the
-# oldest day of each window that falls inside it, and any day not yet stored. That is a day or two of rows instead of
-# thirty, in a fixed number of queries whatever is missing:
+# view then reads those rows (one query) and aggregates live only what they cannot answer: today, the shorter part
+# of each window's first day (inside it, added; or before it, subtracted from the stored day), and any day not yet
+# stored. That is at most two days of rows (today and up to 12 hours per window) instead of thirty, in a fixed
+# number of queries whatever is missing:
 #
 #   the stored days; the live rows grouped by (instance, day, status, error code) with conditional counts per window;
 #   the live durations as a histogram per (instance, day); and, when a closed day was missing, one upsert.
@@ -326,7 +327,8 @@ CLOSE_GRACE = dt.timedelta(minutes=10)  # a day is closed this long after its en
 # Durations are bucketed in the database: exact below 2 x SUB_BUCKETS ms, above it SUB_BUCKETS buckets per power of two,
 # so a bucket is at most 1/64 of its lower bound wide. Each bucket keeps its count, min and max; percentiles spread a
 # bucket's imports evenly between its min and max, so the error is under 1.6% of the value (exact when a bucket holds
-# one distinct duration) and in practice well under 0.5% (bench/dashboard.py measures it).
+# one distinct duration, unless a subtracted part held some of it) and in practice well under 0.5%
+# (bench/dashboard.py measures it).
 SUB_BUCKETS = 64
 DURATION_BITS = 31  # PositiveIntegerField: below 2**31
 
@@ -397,9 +399,9 @@ def _audit_log(now: dt.datetime, today: dt.date) -> AuditFigures:
     starts = {key: now - dt.timedelta(days=days) for key, days in (("month", 30), ("week", 7), ("day", 1))}
     oldest = {key: timezone.localdate(start) for key, start in starts.items()}
     first_day = today - dt.timedelta(days=CHART_DAYS - 1)
-    # Every day wholly inside the 30-day window, and every bar of the chart but today's.
+    # Every day of the 30-day window but today (its first is partly inside), and every bar of the chart but today's.
     wanted = sorted(
-        {oldest["month"] + dt.timedelta(days=n) for n in range(1, (today - oldest["month"]).days)}
+        {oldest["month"] + dt.timedelta(days=n) for n in range(0, (today - oldest["month"]).days)}
         | {first_day + dt.timedelta(days=n) for n in range(CHART_DAYS - 1)}
     )
     stored: dict[dt.date, dict] = {}
@@ -414,10 +416,18 @@ def _audit_log(now: dt.datetime, today: dt.date) -> AuditFigures:
 
     # The ranges of received_at to aggregate live: whole missing days, the oldest day of each window from the
     # window's start, and today on (rows dated after now included, as the windows have no upper bound).
+    # A window's first day, when stored, is read from its start to its end, or, when that is the longer part, from
+    # its beginning to the window's start and subtracted from the stored whole day.
     ranges = [(_day_start(day), _day_start(day + dt.timedelta(days=1))) for day in fetch]
+    subtract: set[str] = set()
     for key, start in starts.items():
         if oldest[key] < today and oldest[key] not in fetch:
-            ranges.append((start, _day_start(oldest[key] + dt.timedelta(days=1))))
+            begin, end = _day_start(oldest[key]), _day_start(oldest[key] + dt.timedelta(days=1))
+            if oldest[key] in stored and start - begin < end - start:
+                subtract.add(key)
+                ranges.append((begin, start))
+            else:
+                ranges.append((start, end))
     # An upper bound however far: with an open range SQLite's planner may prefer another index over received_at's.
     ranges.append((_day_start(today), dt.datetime(9999, 1, 1, tzinfo=dt.UTC)))
     ranges.sort(key=lambda r: r[0])
@@ -473,10 +483,18 @@ def _audit_log(now: dt.datetime, today: dt.date) -> AuditFigures:
     for instance_id, on, status, code, whole, month, week, day_count in rows:
         row = {"whole": whole, "month": month, "week": week, "day_count": day_count}
         if on in stored:
-            # A partial day at a window's start whose whole is stored: it counts only for windows starting on it.
+            # A partial day at a window's start whose whole is stored: it counts only for windows starting on it,
+            # added (the part from the window's start) or subtracted (the part before it) from the stored day.
             for key, count_key in (("month", "month"), ("week", "week"), ("day", "day_count")):
                 if on == oldest[key]:
-                    windows[instance_id][key][status] += row[count_key]
+                    if key in subtract:
+                        windows[instance_id][key][status] -= row["whole"] - row[count_key]
+                        if key == "month" and code:
+                            errors[instance_id][code] -= row["whole"] - row["month"]
+                    else:
+                        windows[instance_id][key][status] += row[count_key]
+                        if key == "month" and code:
+                            errors[instance_id][code] += row["month"]
             continue
         for key, count_key in (("month", "month"), ("week", "week"), ("day", "day_count")):
             windows[instance_id][key][status] += row[count_key]
@@ -484,7 +502,7 @@ def _audit_log(now: dt.datetime, today: dt.date) -> AuditFigures:
             errors[instance_id][code] += row["month"]
         if on >= first_day:
             per_day[instance_id][on][status] += row["whole"]
-        if on in store:
+        if on in store:  # whole days: their part before the 30-day window too
             figures = computed_for(on, instance_id)
             figures["status"][status] = figures["status"].get(status, 0) + row["whole"]
             if code:
@@ -495,21 +513,28 @@ def _audit_log(now: dt.datetime, today: dt.date) -> AuditFigures:
     duration_rows = each_range(
         # Every range lies inside the 30-day window (a second bound on received_at misleads SQLite's planner).
         lambda records: records.filter(duration_ms__isnull=False)
-        .annotate(day=day, bucket=_duration_bucket())
-        .values("instance_id", "day", "bucket")
+        .annotate(
+            day=day,
+            bucket=_duration_bucket(),
+            inside=Case(When(received_at__gte=starts["month"], then=Value(1)), default=Value(0)),
+        )
+        .values("instance_id", "day", "bucket", "inside")
         .annotate(n=Count("pk"), low=Min("duration_ms"), high=Max("duration_ms"))
-        .values_list("instance_id", "day", "bucket", "n", "low", "high")
+        .values_list("instance_id", "day", "bucket", "inside", "n", "low", "high")
     )
-    for instance_id, on, bucket, n, low, high in duration_rows:
+    for instance_id, on, bucket, inside, n, low, high in duration_rows:
         if on in stored:
+            if on == oldest["month"]:  # the 30-day window's first day: its part before the window is subtracted
+                add_bucket(durations[instance_id], bucket, -n if "month" in subtract else n, low, high)
             continue
-        add_bucket(durations[instance_id], bucket, n, low, high)
+        if inside:
+            add_bucket(durations[instance_id], bucket, n, low, high)
         if on in store:
             add_bucket(computed_for(on, instance_id)["durations"], bucket, n, low, high)
 
     # 3. The stored days, and those just computed for the next views.
     for on, data in stored.items():
-        in_windows = [key for key in starts if oldest[key] < on < today]
+        in_windows = [key for key in starts if oldest[key] < on < today or (on == oldest[key] and key in subtract)]
         for instance_key, figures in data.items():
             instance_id = int(instance_key)
             for status, n in figures["status"].items():
