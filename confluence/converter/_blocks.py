@@ -98,21 +98,76 @@ _SUMMARY_LINE = re.compile(r"^[ ]*<summary(?:\s[^>]*)?>(.*?)</summary>\s*$", re.
 _DETAILS_END = re.compile(r"^([ ]*)</details>\s*$", re.I)
 
 
+# CommonMark's HTML blocks of kinds 1, 2 and 6 may interrupt a paragraph ("Intro\n<div>…"); Python-Markdown
+# needs a blank line first, or the tags end up in the paragraph as text.
+_INTERRUPTING_HTML = re.compile(
+    r"^ {0,3}<(?:(!--)|(script|pre|style|textarea)(?=[\s>]|$)|/?(?:address|article|aside|blockquote|center|dd|"
+    r"div|dl|dt|figcaption|figure|footer|h[1-6]|header|hr|li|main|nav|ol|p|section|table|caption|colgroup|"
+    r"col|tbody|thead|tfoot|tr|td|th|ul)(?=[\s/>]|$))",
+    re.I,
+)
+
+
 def mark_details(lines: list[str], state: ConversionState) -> list[str]:
+    """Turn <details> lines into markers, and give an HTML block that interrupts a paragraph
+    the blank line Python-Markdown needs in front of it."""
     out: list[str] = []
     awaiting_summary = -1
-    for line in lines:
+    # Whether the previous line holds text, and whether that text belongs to an HTML block
+    # (whose lines are never separated); the end marker of an open comment/script/pre block.
+    previous_text = False
+    in_html = False
+    open_until: str | None = None
+    last_line_holding: dict[str, int] = {}
+
+    def closes_later(marker: str, after: int) -> bool:
+        # An end marker that never comes leaves the opener as a one-block HTML block (as
+        # HtmlBlockProcessor does), so the lines after it are read as Markdown again.
+        if marker not in last_line_holding:
+            last_line_holding[marker] = max(
+                (index for index, text in enumerate(lines) if marker in text.lower()), default=-1
+            )
+        return last_line_holding[marker] > after
+
+    for number_of_line, line in enumerate(lines):
+        if open_until is not None:
+            if open_until in line.lower():
+                open_until = None
+            out.append(line)
+            previous_text = bool(line.strip())
+            continue
         if "<" not in line:
             if line.strip():
                 awaiting_summary = -1
+                previous_text = True
+            else:
+                previous_text = in_html = False
             out.append(line)
             continue
+        html_start = _INTERRUPTING_HTML.match(line)
+        if html_start is not None and _DETAILS_LINE.match(line) is None:
+            if previous_text and not in_html:
+                out.append("")
+            in_html = previous_text = True
+            awaiting_summary = -1
+            kind = "!--" if html_start.group(1) else (html_start.group(2) or "").lower()
+            end = "-->" if kind == "!--" else f"</{kind}>" if kind else None
+            if (
+                end is not None
+                and end not in line[html_start.end() :].lower()
+                and closes_later(end, number_of_line)
+            ):
+                open_until = end
+            out.append(line)
+            continue
+        previous_text = True
         opening = _DETAILS_LINE.match(line)
         if opening is not None:
             state.details_titles.append(_summary_text(opening.group(2) or ""))
             number = len(state.details_titles) - 1
             awaiting_summary = -1 if opening.group(2) is not None else number
             out.extend(("", f"{opening.group(1)}{STX}details:{number}{ETX}", ""))
+            previous_text = in_html = False
             continue
         summary = _SUMMARY_LINE.match(line) if awaiting_summary >= 0 else None
         if summary is not None:
@@ -123,6 +178,7 @@ def mark_details(lines: list[str], state: ConversionState) -> list[str]:
         if closing is not None:
             out.extend(("", f"{closing.group(1)}{STX}/details{ETX}", ""))
             awaiting_summary = -1
+            previous_text = in_html = False
             continue
         awaiting_summary = -1
         out.append(line)
@@ -308,13 +364,22 @@ class HtmlBlockProcessor(BlockProcessor):
         assert match is not None
         kind = "!--" if match.group(1) is None else match.group(1).lower()
         end = self._RUN_TO_END.get(kind)
-        if end is not None and end not in block.lower():
-            # Gather the following blocks until the end marker, if there is one at all.
-            for position, later in enumerate(blocks):
-                if end in later.lower():
-                    block = "\n\n".join([block, *blocks[: position + 1]])
-                    del blocks[: position + 1]
-                    break
+        if end is not None:
+            if end not in block.lower():
+                # Gather the following blocks until the end marker, if there is one at all.
+                for position, later in enumerate(blocks):
+                    if end in later.lower():
+                        block = "\n\n".join([block, *blocks[: position + 1]])
+                        del blocks[: position + 1]
+                        break
+            # CommonMark ends these kinds at the line holding the end marker: what follows on
+            # the next lines ("<!-- note -->" then "# Heading") is Markdown again, not swallowed.
+            found = block.lower().find(end, match.end())
+            if found >= 0:
+                line_end = block.find("\n", found + len(end))
+                if line_end >= 0 and block[line_end + 1 :].strip():
+                    blocks.insert(0, block[line_end + 1 :])
+                    block = block[:line_end]
         if kind == "!--":
             # A comment is for the author; it never reaches the page.
             return

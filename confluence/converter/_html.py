@@ -69,6 +69,8 @@ _VOID = frozenset({"br", "img", "hr"})
 _NUMERIC = frozenset({"colspan", "rowspan", "start"})
 # Removed together with everything inside them: active content, and Confluence's own markup,
 # which an author must not be able to inject (it could smuggle macros into the page).
+# Elements that hold other elements, never text of their own.
+_STRUCTURAL = frozenset({"table", "thead", "tbody", "tfoot", "tr", "colgroup", "ul", "ol", "dl"})
 _DROPPED_WITH_CONTENT = frozenset(
     {"script", "style", "iframe", "object", "embed", "applet", "noscript", "template", "textarea",
      "title", "head", "svg", "math", "frame", "frameset", "select", "option", "button", "form",
@@ -168,7 +170,11 @@ class _Sanitizer(HTMLParser):
         if self.summary is not None:
             self.summary.append(data)
             return
-        element = self.open[-1][1]
+        tag, element = self.open[-1]
+        if tag in _STRUCTURAL and not data.strip():
+            # Layout whitespace between rows or items is not content (and text directly in a
+            # <table> or <ul> is not valid there).
+            return
         if len(element):
             element[-1].tail = (element[-1].tail or "") + data
         else:
@@ -198,16 +204,22 @@ def sanitize_html_into(parent: etree.Element, fragment: str) -> None:
         if element.tail is not None:
             element.tail = AtomicString(element.tail)
     paragraph: etree.Element | None = None
+    paragraphs: list[etree.Element] = []
+
+    def open_paragraph() -> etree.Element:
+        nonlocal paragraph
+        if paragraph is None:
+            paragraph = etree.SubElement(parent, "p")
+            paragraphs.append(paragraph)
+        return paragraph
 
     def loose(text: str | None) -> None:
-        nonlocal paragraph
         if text and text.strip():
-            if paragraph is None:
-                paragraph = etree.SubElement(parent, "p")
-            if len(paragraph):
-                paragraph[-1].tail = AtomicString((paragraph[-1].tail or "") + text)
+            holder = open_paragraph()
+            if len(holder):
+                holder[-1].tail = AtomicString((holder[-1].tail or "") + text)
             else:
-                paragraph.text = AtomicString((paragraph.text or "") + text)
+                holder.text = AtomicString((holder.text or "") + text)
 
     loose(container.text)
     for child in list(container):
@@ -216,10 +228,17 @@ def sanitize_html_into(parent: etree.Element, fragment: str) -> None:
             parent.append(child)
             paragraph = None
         else:
-            if paragraph is None:
-                paragraph = etree.SubElement(parent, "p")
-            paragraph.append(child)
+            open_paragraph().append(child)
         loose(tail)
+    # The line breaks around loose text belong to the HTML layout, not to the paragraph.
+    for holder in paragraphs:
+        if holder.text:
+            holder.text = AtomicString(holder.text.lstrip())
+        last = holder[-1] if len(holder) else None
+        if last is not None and last.tail:
+            last.tail = AtomicString(last.tail.rstrip())
+        elif last is None and holder.text:
+            holder.text = AtomicString(holder.text.rstrip())
 
 
 class InlineHtmlProcessor(InlineProcessor):

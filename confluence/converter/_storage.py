@@ -138,7 +138,8 @@ class StorageRewriter:
 
     def _code(self, element: etree.Element) -> etree.Element:
         # Python-Markdown's indented code: <pre><code> holding HTML-escaped text.
-        code = "".join(element.itertext()).rstrip("\n")
+        # HTML ignores a line break right after <pre>; so does the code macro.
+        code = "".join(element.itertext()).removeprefix("\n").rstrip("\n")
         return code_macro(_unescape_code(code) if "&" in code else code)
 
     def _task_list(self, element: etree.Element) -> etree.Element | None:

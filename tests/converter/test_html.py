@@ -75,3 +75,42 @@ def test_author_typed_confluence_markup_never_becomes_elements(markdown):
 def test_no_macro_appears_that_the_markdown_did_not_ask_for():
     body = convert('<div>\n<ac:structured-macro ac:name="toc"/>\n</div>\n\n<script>x</script>').body
     assert "structured-macro" not in body.replace("&lt;ac:structured-macro", "")
+
+
+def test_a_comment_ends_at_its_closing_line():
+    # What follows the line holding "-->" is Markdown again, never swallowed with the comment.
+    assert_converts("<!-- note for editors -->\n# Heading\n\ntext", "<h1>Heading</h1><p>text</p>")
+    assert_converts("<!--\nmulti-line\n\nnote\n-->\nafter", "<p>after</p>")
+
+
+def test_a_script_block_ends_at_its_closing_line():
+    assert_converts("<script>\nalert(1)\n</script>\n## After", "<h2>After</h2>")
+
+
+def test_html_block_may_interrupt_a_paragraph():
+    assert_converts("Intro\n<div>inside</div>\nmore", "<p>Intro</p><p>inside\nmore</p>")
+    assert_converts(
+        "Intro:\n<table>\n  <tr><td>a</td></tr>\n</table>",
+        "<p>Intro:</p><table><tr><td>a</td></tr></table>",
+    )
+
+
+def test_lines_of_one_html_block_stay_together():
+    assert_converts(
+        "<table>\n<tr>\n<td>a</td>\n</tr>\n</table>",
+        "<table><tr><td>a</td></tr></table>",
+    )
+
+
+def test_html_pre_becomes_a_code_macro_without_its_leading_break():
+    assert_converts(
+        "<pre>\nif a &lt; b:\n    go()\n</pre>\nafter",
+        '<ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[if a < b:\n    go()]]>'
+        "</ac:plain-text-body></ac:structured-macro><p>after</p>",
+    )
+    assert "<![CDATA[if a < b:" in convert("<pre>\nif a &lt; b:\n</pre>").body
+
+
+def test_loose_text_in_an_html_block_is_trimmed():
+    # Compared exactly: the canonical comparison would forgive the line breaks.
+    assert convert("<div>\nsome text\n</div>").body == "<p>some text</p>"
