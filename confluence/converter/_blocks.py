@@ -195,6 +195,7 @@ def _summary_text(raw: str) -> str:
 # We follow CommonMark's rule with a stack of open items and re-indent every line inside a list
 # to 4 spaces per level, keeping any extra indentation (an indented code block in an item).
 
+EMPTY_ITEM = STX + ETX
 _LIST_ITEM = re.compile(r"^( *)([-*+]|\d{1,9}[.)])( +|$)")
 MAX_LIST_DEPTH = 24
 
@@ -218,6 +219,10 @@ def normalise_lists(lines: list[str]) -> list[str]:
         column = len(line) - len(content)
         item = _LIST_ITEM.match(line) if column < (stack[-1][1] + 4 if stack else 4) else None
         if item is not None and _is_thematic_break(content):
+            item = None
+        rest = line[item.end() :] if item is not None else ""
+        if item is not None and not rest.strip() and not stack and previous_in_paragraph and not previous_blank:
+            # An empty item cannot interrupt a paragraph: "Title\n-" is a heading underline.
             item = None
         if item is not None:
             marker = item.group(2)
@@ -246,7 +251,11 @@ def normalise_lists(lines: list[str]) -> list[str]:
                 # Python-Markdown only knows "1." ordered markers.
                 marker = marker[:-1] + "."
             depth = len(stack) - 1
-            out.append(" " * (4 * depth) + marker + " " + line[item.end() :])
+            if not rest.strip():
+                # An empty item ("-" alone) needs content, or Python-Markdown reads "- a\n-" as a
+                # heading underline; an empty placeholder resolves to nothing when serialised.
+                rest = EMPTY_ITEM
+            out.append(" " * (4 * depth) + marker + " " + rest)
             previous_blank = False
             previous_in_paragraph = True
             continue

@@ -15,7 +15,13 @@ from markdown.extensions.def_list import DefListExtension
 from markdown.extensions.footnotes import FootnoteExtension
 from markdown.extensions.sane_lists import SaneListExtension
 from markdown.extensions.tables import TableExtension
-from markdown.inlinepatterns import AUTOMAIL_RE, InlineProcessor, LinkInlineProcessor, SimpleTagInlineProcessor
+from markdown.inlinepatterns import (
+    AUTOMAIL_RE,
+    InlineProcessor,
+    LinkInlineProcessor,
+    SimpleTagInlineProcessor,
+    SubstituteTagInlineProcessor,
+)
 from markdown.treeprocessors import Treeprocessor, UnescapeTreeprocessor
 from markdown.util import AtomicString, Registry
 
@@ -33,6 +39,13 @@ MAX_BLOCK_DEPTH = 32
 # fenced_code standing in for our own fence handling.
 BUNDLED_EXTENSIONS = ("tables", "footnotes", "def_list", "admonition", "sane_lists")
 
+# ATX headings as GitHub reads them: up to three spaces of indentation, a space after the opening hashes ("#hashtag" and
+# "#include" are text), and closing hashes only after a space ("# C#" keeps its hash),
+# whatever spaces follow them ("## Title ##  ").
+HASH_HEADER_RE = re.compile(
+    r"(?:^|\n) {0,3}(?P<level>#{1,6})(?P<header>(?:[ \t]+(?:\\.|[^\\\n]|\\(?=\n|$))*?)?)"
+    r"(?:(?:[ \t]+|(?<=[ \t]))#+)?[ \t]*(?:\n|$)"
+)
 STRIKETHROUGH_RE = r"(~~)(?!~)(.+?)(?<!~)~~"
 
 
@@ -66,6 +79,8 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "autolink": ("<",),
     "automail": ("<",),
     "linebreak": ("  \n",),
+    "backslash_break": ("\\\n",),
+    "bare_email": ("@",),
     "safe_html": ("<",),
     "entity": ("&",),
     "strike": ("~~",),
@@ -161,6 +176,25 @@ class _BareUrlProcessor(InlineProcessor):
         return element, m.start(1), m.start(1) + len(url)
 
 
+# GitHub's "extended email autolink": a bare address becomes a mailto link. The address may not
+# end in "-" or "_", and a trailing "." belongs to the sentence.
+BARE_EMAIL_RE = r"(?<![\w/@.:+\-])([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[\w\-]*[A-Za-z0-9])(?![\w@\-]|\.[\w])"
+# CommonMark's other hard break: a backslash at the end of a line.
+BACKSLASH_BREAK_RE = r"\\\n"
+
+
+class _BareEmailProcessor(InlineProcessor):
+    ANCESTOR_EXCLUDES = ("a",)
+
+    def handleMatch(  # type: ignore[override]
+        self, m: re.Match[str], data: str
+    ) -> tuple[etree.Element, int, int]:
+        address = m.group(1)
+        element = etree.Element("a", {"href": "mailto:" + address})
+        element.text = AtomicString(address)
+        return element, m.start(1), m.end(1)
+
+
 class _AutomailProcessor(InlineProcessor):
     """``<user@example.com>`` as a plain mailto link. Python-Markdown's version obfuscates the
     address into entities meant for its HTML postprocessors, which storage format cannot use."""
@@ -252,7 +286,10 @@ def build_markdown(state: ConversionState) -> Markdown:
     md.inlinePatterns.register(InlineHtmlProcessor(InlineHtmlProcessor.PATTERN), "safe_html", 90)
     md.inlinePatterns.register(_AutomailProcessor(AUTOMAIL_RE, md), "automail", 110)
     md.inlinePatterns.register(_BareUrlProcessor(BARE_URL_RE), "bare_url", 85)
+    md.inlinePatterns.register(_BareEmailProcessor(BARE_EMAIL_RE), "bare_email", 84)
     md.inlinePatterns.register(SimpleTagInlineProcessor(STRIKETHROUGH_RE, "del"), "strike", 65)
+    # After "escape", so an escaped backslash before the line end ("\\\\") is no break.
+    md.inlinePatterns.register(SubstituteTagInlineProcessor(BACKSLASH_BREAK_RE, "br"), "backslash_break", 177)
     brackets = BracketMatcher()
     for pattern in md.inlinePatterns:
         if isinstance(pattern, LinkInlineProcessor):
@@ -270,6 +307,7 @@ def build_markdown(state: ConversionState) -> Markdown:
     parser.blockprocessors.register(TocProcessor(parser), "toc", 75)
     parser.blockprocessors.register(SeparateBlockQuoteProcessor(parser), "quote", 20)
 
+    parser.blockprocessors["hashheader"].RE = HASH_HEADER_RE
     _add_block_prechecks(parser.blockprocessors)
     # The registry is final from here on. Python-Markdown's parseBlocks rebuilds the sorted
     # processor list from the registry for every block; one list built here does the same job.

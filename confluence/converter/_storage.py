@@ -69,6 +69,32 @@ def github_slug(text: str) -> str:
     return kept.replace(" ", "-")
 
 
+# What a list item holds as blocks rather than as inline content.
+_BLOCK_TAGS = frozenset(
+    {"p", "ul", "ol", "blockquote", "table", "pre", "hr", "dl", "div", "ac:structured-macro", "ac:task-list"}
+) | _HEADINGS
+
+
+def _loosen(list_element: etree.Element) -> None:
+    """CommonMark: a list is loose when any of its items is, and then every item's text is a
+    paragraph. Python-Markdown decides item by item ("- a\n- b\n\n- c" wraps only b and c),
+    which makes the spacing of one list uneven."""
+    items = [item for item in list_element if item.tag == "li"]
+    if not any(len(item) and item[0].tag == "p" and not (item.text or "").strip() for item in items):
+        return
+    for item in items:
+        if not (item.text or "").strip() and (not len(item) or item[0].tag in _BLOCK_TAGS):
+            continue
+        paragraph = etree.Element("p")
+        paragraph.text = item.text
+        item.text = None
+        while len(item) and item[0].tag not in _BLOCK_TAGS:
+            child = item[0]
+            item.remove(child)
+            paragraph.append(child)
+        item.insert(0, paragraph)
+
+
 def heading_text(element: etree.Element) -> str:
     return " ".join("".join(element.itertext()).split())
 
@@ -118,7 +144,11 @@ class StorageRewriter:
         if tag == "pre":
             return self._code(element)
         if tag == "ul":
+            _loosen(element)
             return self._task_list(element)
+        if tag == "ol":
+            _loosen(element)
+            return None
         if tag == "blockquote":
             return self._alert(element)
         if tag == "div":

@@ -97,3 +97,23 @@ def test_backslash_escapes():
 def test_empty_input_gives_empty_body():
     assert_converts("", "")
     assert_converts("   \n\n  ", "")
+
+
+def test_backslash_at_the_end_of_a_line_is_a_hard_break():
+    assert_converts("one\\\ntwo", "<p>one<br/>two</p>")
+    # An escaped backslash before the line end is a backslash, not a break.
+    assert_converts("one\\\\\ntwo", "<p>one\\\ntwo</p>")
+
+
+def test_bare_email_addresses_are_linked_like_on_github():
+    assert_converts(
+        "Write to ops.team+ci@example.co.uk. Not user@localhost, `a@b.com` or x@y.z_",
+        '<p>Write to <a href="mailto:ops.team+ci@example.co.uk">ops.team+ci@example.co.uk</a>. '
+        "Not user@localhost, <code>a@b.com</code> or x@y.z_</p>",
+    )
+
+
+def test_atx_headings_as_github_reads_them():
+    assert_converts("## Title ##   \n\n# C#\n\n### ###", "<h2>Title</h2><h1>C#</h1><h3></h3>")
+    assert_converts("#hashtag\n\n#include <x>", "<p>#hashtag</p><p>#include &lt;x&gt;</p>")
+    assert_converts("   ## Indented", "<h2>Indented</h2>")

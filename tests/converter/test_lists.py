@@ -85,3 +85,22 @@ def test_list_mixing_tasks_and_plain_items_stays_a_plain_list():
 
 def test_ordered_task_items_stay_an_ordered_list():
     assert_converts("1. [ ] a", "<ol><li>[ ] a</li></ol>")
+
+
+def test_a_blank_line_between_any_two_items_makes_every_item_a_paragraph():
+    # CommonMark's loose list: Python-Markdown alone would wrap only the items after the blank.
+    assert_converts("- a\n- b\n\n- c", "<ul><li><p>a</p></li><li><p>b</p></li><li><p>c</p></li></ul>")
+    assert_converts("1. a\n2. b\n\n   more", "<ol><li><p>a</p></li><li><p>b</p><p>more</p></li></ol>")
+
+
+def test_a_loose_outer_list_leaves_its_tight_inner_list_alone():
+    assert_converts("- a\n  - b\n\n- c", "<ul><li><p>a</p><ul><li>b</li></ul></li><li><p>c</p></li></ul>")
+
+
+def test_empty_items_are_items():
+    # Not a heading underline: "- a" over "-" is a list of three, the middle one empty.
+    assert_converts("- a\n-\n- c", "<ul><li>a</li><li></li><li>c</li></ul>")
+
+
+def test_an_empty_item_cannot_interrupt_a_paragraph():
+    assert_converts("Title\n-", "<h2>Title</h2>")
