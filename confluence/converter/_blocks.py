@@ -8,6 +8,7 @@ import xml.etree.ElementTree as etree
 
 from markdown.blockparser import BlockParser
 from markdown.blockprocessors import BlockProcessor, BlockQuoteProcessor
+from markdown.extensions.admonition import AdmonitionProcessor
 from markdown.util import AtomicString
 
 from ._html import sanitize_html_into, strip_tags
@@ -84,6 +85,49 @@ def _strip_quote(line: str, levels: int) -> str:
         if line.startswith(" "):
             line = line[1:]
     return line
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables. On GitHub a table may follow a paragraph line directly ("Results:\n| a | b |\n|---|---|");
+# Python-Markdown only finds a table at the start of a block, so it gets a blank line in front.
+
+_DELIMITER_ROW = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$", re.MULTILINE)
+
+
+def _cell_count(row: str) -> int:
+    return len(row.replace("\\|", "").strip().strip("|").split("|"))
+
+
+def separate_tables(text: str) -> str:
+    if "|" not in text or "-" not in text:
+        return text
+    starts: list[int] = []
+    for delimiter in _DELIMITER_ROW.finditer(text):
+        row = delimiter.group()
+        header_end = delimiter.start() - 1
+        if "|" not in row or header_end <= 0:
+            continue
+        header_start = text.rfind("\n", 0, header_end) + 1
+        header = text[header_start:header_end]
+        if header_start == 0 or "|" not in header or header.startswith(("    ", "\t")):
+            continue
+        before = text[text.rfind("\n", 0, header_start - 1) + 1 : header_start - 1]
+        # Only after a plain paragraph line: not after a blank line, another row, or a line
+        # that belongs to a quote or an indented container.
+        if not before.strip() or "|" in before or before[0] in " \t>":
+            continue
+        if _cell_count(header) == _cell_count(row):
+            starts.append(header_start)
+    if not starts:
+        return text
+    pieces: list[str] = []
+    previous = 0
+    for start in starts:
+        pieces.append(text[previous:start])
+        pieces.append("\n")
+        previous = start
+    pieces.append(text[previous:])
+    return "".join(pieces)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,7 +458,18 @@ class SeparateBlockQuoteProcessor(BlockQuoteProcessor):
         if match.start():
             self.parser.parseBlocks(parent, [block[: match.start()]])
         quote = etree.SubElement(parent, "blockquote")
-        inner = "\n".join(self.clean(line) for line in block[match.start() :].split("\n"))
+        # The quote's own lines were hidden behind ">" when lists were normalised, so a list in a
+        # quote (or a GitHub alert) is normalised here: "> [!TIP]\n> - a\n>   - b" nests.
+        inner = "\n".join(normalise_lists([self.clean(line) for line in block[match.start() :].split("\n")]))
         self.parser.state.set("blockquote")
         self.parser.parseChunk(quote, inner)
         self.parser.state.reset()
+
+
+class ListAwareAdmonitionProcessor(AdmonitionProcessor):
+    """An admonition's body is indented, so lists in it were left alone when lists were
+    normalised; they are normalised once the body is detabbed, before it is parsed."""
+
+    def detab(self, text: str, length: int | None = None) -> tuple[str, str]:
+        block, rest = super().detab(text, length)
+        return "\n".join(normalise_lists(block.split("\n"))), rest

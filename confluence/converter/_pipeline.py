@@ -25,7 +25,14 @@ from markdown.inlinepatterns import (
 from markdown.treeprocessors import Treeprocessor, UnescapeTreeprocessor
 from markdown.util import AtomicString, Registry
 
-from ._blocks import DetailsProcessor, FenceProcessor, HtmlBlockProcessor, SeparateBlockQuoteProcessor, TocProcessor
+from ._blocks import (
+    DetailsProcessor,
+    FenceProcessor,
+    HtmlBlockProcessor,
+    ListAwareAdmonitionProcessor,
+    SeparateBlockQuoteProcessor,
+    TocProcessor,
+)
 from ._brackets import BracketMatcher
 from ._html import InlineHtmlProcessor
 from ._state import ConversionState
@@ -301,6 +308,7 @@ def build_markdown(state: ConversionState) -> Markdown:
     md.treeprocessors.deregister("prettify")
 
     parser = md.parser
+    parser.blockprocessors.register(ListAwareAdmonitionProcessor(parser), "admonition", 105)
     parser.blockprocessors.register(DetailsProcessor(parser, state), "details", 87)
     parser.blockprocessors.register(FenceProcessor(parser, state), "fence", 86)
     parser.blockprocessors.register(HtmlBlockProcessor(parser), "safe_html_block", 85)

@@ -7,7 +7,7 @@ import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 
-from ._blocks import extract_fences, mark_details, normalise_lists
+from ._blocks import extract_fences, mark_details, normalise_lists, separate_tables
 from ._pipeline import build_markdown
 from ._serialize import serialize
 from ._state import ConversionState
@@ -46,7 +46,7 @@ def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = 
     state = ConversionState()
     md = build_markdown(state)
 
-    text = extract_fences(text, state)
+    text = separate_tables(extract_fences(text, state))
     text = _WHITESPACE_ONLY_LINES.sub("\n", text.expandtabs(md.tab_length) + "\n\n")
     lines = normalise_lists(mark_details(text.split("\n"), state))
     for preprocessor in md.preprocessors:

@@ -117,3 +117,13 @@ def test_atx_headings_as_github_reads_them():
     assert_converts("## Title ##   \n\n# C#\n\n### ###", "<h2>Title</h2><h1>C#</h1><h3></h3>")
     assert_converts("#hashtag\n\n#include <x>", "<p>#hashtag</p><p>#include &lt;x&gt;</p>")
     assert_converts("   ## Indented", "<h2>Indented</h2>")
+
+
+def test_a_table_may_follow_a_paragraph_line_directly():
+    assert_converts(
+        "Results:\n| a | b |\n|---|---|\n| 1 | 2 |",
+        "<p>Results:</p><table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td>2</td></tr>"
+        "</tbody></table>",
+    )
+    # With fewer delimiter cells than header cells it is no table, on GitHub as here.
+    assert_converts("Text\n| a | b |\n|---|", "<p>Text\n| a | b |\n|---|</p>")

@@ -104,3 +104,23 @@ def test_empty_items_are_items():
 
 def test_an_empty_item_cannot_interrupt_a_paragraph():
     assert_converts("Title\n-", "<h2>Title</h2>")
+
+
+def test_lists_in_quotes_and_alerts_nest_like_anywhere_else():
+    assert_converts(
+        "> Steps:\n> - a\n>   - b",
+        "<blockquote><p>Steps:</p><ul><li>a<ul><li>b</li></ul></li></ul></blockquote>",
+    )
+    assert_converts(
+        "> [!TIP]\n> - a\n>   - b\n> - c",
+        '<ac:structured-macro ac:name="tip"><ac:rich-text-body><ul><li>a<ul><li>b</li></ul></li><li>c</li></ul>'
+        "</ac:rich-text-body></ac:structured-macro>",
+    )
+
+
+def test_lists_in_admonitions_nest_like_anywhere_else():
+    assert_converts(
+        "!!! note\n    Before:\n    - a\n      - b\n    - c",
+        '<ac:structured-macro ac:name="info"><ac:rich-text-body><p>Before:</p><ul><li>a<ul><li>b</li></ul></li>'
+        "<li>c</li></ul></ac:rich-text-body></ac:structured-macro>",
+    )
