@@ -53,7 +53,9 @@ HASH_HEADER_RE = re.compile(
     r"(?:^|\n) {0,3}(?P<level>#{1,6})(?P<header>(?:[ \t]+(?:\\.|[^\\\n]|\\(?=\n|$))*?)?)"
     r"(?:(?:[ \t]+|(?<=[ \t]))#+)?[ \t]*(?:\n|$)"
 )
-STRIKETHROUGH_RE = r"(~~)(?!~)(.+?)(?<!~)~~"
+# GitHub strikes through with one tilde or two on each side, the same number both times; a
+# tilde next to a space opens or closes nothing ("cd ~/src and ~/bin" stays as written).
+STRIKETHROUGH_RE = r"(?<!~)(~~?)(?![~\s])(.+?)(?<![~\s])\1(?!~)"
 
 
 # Python-Markdown's inline parsing is superlinear on some long runs of punctuation (a 1 MB line
@@ -90,7 +92,7 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "bare_email": ("@",),
     "safe_html": ("<",),
     "entity": ("&",),
-    "strike": ("~~",),
+    "strike": ("~",),
     "em_strong": ("*", "_"),
     "bare_url": ("://", "www."),
 }

@@ -127,3 +127,9 @@ def test_a_table_may_follow_a_paragraph_line_directly():
     )
     # With fewer delimiter cells than header cells it is no table, on GitHub as here.
     assert_converts("Text\n| a | b |\n|---|", "<p>Text\n| a | b |\n|---|</p>")
+
+
+def test_strikethrough_with_one_or_two_tildes():
+    assert_converts("~one~ ~~two~~ a~b~c", "<p><del>one</del> <del>two</del> a<del>b</del>c</p>")
+    # Tildes next to spaces are text: home directories are not struck through.
+    assert_converts("cd ~/src and ~/bin, ~a~~", "<p>cd ~/src and ~/bin, ~a~~</p>")
