@@ -35,7 +35,7 @@ _INLINE: dict[str, frozenset[str]] = {
     "small": frozenset(),
     "code": frozenset(),
     "a": frozenset({"href", "title"}),
-    "img": frozenset({"src", "alt", "title"}),
+    "img": frozenset({"src", "alt", "title", "width", "height"}),
 }
 _BLOCK: dict[str, frozenset[str]] = {
     "p": frozenset(),
@@ -66,7 +66,7 @@ _BLOCK: dict[str, frozenset[str]] = {
 _ALLOWED = {**_INLINE, **_BLOCK}
 _RENAMED = {"b": "strong", "i": "em", "s": "del", "strike": "del"}
 _VOID = frozenset({"br", "img", "hr"})
-_NUMERIC = frozenset({"colspan", "rowspan", "start"})
+_NUMERIC = frozenset({"colspan", "rowspan", "start", "width", "height"})
 # Removed together with everything inside them: active content, and Confluence's own markup,
 # which an author must not be able to inject (it could smuggle macros into the page).
 # Elements that hold other elements, never text of their own.

@@ -249,6 +249,10 @@ class StorageRewriter:
         attributes = {"ac:alt": alt} if alt else {}
         if title:
             attributes["ac:title"] = title
+        # <img width="400"> is how READMEs size an image; only plain pixel counts survive the allow-list.
+        for size in ("width", "height"):
+            if element.get(size):
+                attributes[f"ac:{size}"] = element.get(size)
         image = etree.Element("ac:image", attributes)
         if is_absolute_url(source):
             url = "https:" + source if source.startswith("//") else source

@@ -114,3 +114,10 @@ def test_html_pre_becomes_a_code_macro_without_its_leading_break():
 def test_loose_text_in_an_html_block_is_trimmed():
     # Compared exactly: the canonical comparison would forgive the line breaks.
     assert convert("<div>\nsome text\n</div>").body == "<p>some text</p>"
+
+
+def test_image_width_and_height_in_pixels_are_kept():
+    assert_converts(
+        '<img src="https://e.com/x.png" width="400" height="50%" alt="x" style="border:0">',
+        '<p><ac:image ac:alt="x" ac:width="400"><ri:url ri:value="https://e.com/x.png"/></ac:image></p>',
+    )
