@@ -95,6 +95,15 @@ def _loosen(list_element: etree.Element) -> None:
         item.insert(0, paragraph)
 
 
+_ANCHOR_UNSAFE = re.compile(r"[^\w\-.]+")
+
+
+def anchor_name(key: str) -> str:
+    """A name for Confluence's anchor macro: the fragment itself ("getting-started", "fn-1"),
+    without the characters Confluence would have to escape in the page URL."""
+    return _ANCHOR_UNSAFE.sub("-", key).strip("-") or "anchor"
+
+
 def heading_text(element: etree.Element) -> str:
     return " ".join("".join(element.itertext()).split())
 
@@ -102,22 +111,48 @@ def heading_text(element: etree.Element) -> str:
 class StorageRewriter:
     def __init__(self, attachments: list[str]) -> None:
         self.attachments = attachments
+        # Link targets on the page, by the fragment a Markdown link uses: GitHub's heading slugs
+        # and the ids the footnotes extension gives its references and notes.
+        self.targets: dict[str, etree.Element] = {}
         self.anchors: dict[str, str] = {}
 
     def run(self, root: etree.Element) -> None:
-        self._collect_anchors(root)
+        self._collect_targets(root)
+        self._plant_anchors(root)
         self._rewrite_children(root)
 
-    def _collect_anchors(self, root: etree.Element) -> None:
+    def _collect_targets(self, root: etree.Element) -> None:
         seen: dict[str, int] = {}
         for element in root.iter():
             if element.tag in _HEADINGS:
-                text = heading_text(element)
-                slug = github_slug(text)
+                slug = github_slug(heading_text(element))
                 count = seen.get(slug, 0)
                 seen[slug] = count + 1
-                key = slug if count == 0 else f"{slug}-{count}"
-                self.anchors.setdefault(key, text)
+                self.targets.setdefault(slug if count == 0 else f"{slug}-{count}", element)
+            element_id = element.attrib.pop("id", None)
+            if element_id is not None:
+                self.targets.setdefault(element_id.lower(), element)
+
+    def _plant_anchors(self, root: etree.Element) -> None:
+        """An anchor macro in every target some link points at. Confluence's own heading ids
+        differ between Cloud and Data Center and are not part of the storage format; an anchor
+        macro's name is, so a link to it works wherever the page is shown."""
+        for link in root.iter("a"):
+            href = link.get("href")
+            if href is None or not href.startswith("#"):
+                continue
+            key = unquote(href[1:]).lower()
+            target = self.targets.get(key)
+            if target is None or key in self.anchors:
+                continue
+            name = anchor_name(key)
+            self.anchors[key] = name
+            holder = target
+            while not (holder.text or "").strip() and len(holder) and holder[0].tag == "p":
+                holder = holder[0]
+            anchor, _ = macro("anchor", {"": name})
+            anchor.tail, holder.text = holder.text, None
+            holder.insert(0, anchor)
 
     def _rewrite_children(self, parent: etree.Element) -> None:
         index = 0
@@ -278,8 +313,6 @@ class StorageRewriter:
         if href.startswith("#"):
             anchor = self.anchors.get(unquote(href[1:]).lower())
             if anchor is not None:
-                # Confluence gives headings anchors from their text; an ac:link with
-                # ac:anchor = the heading text is how its editor links to a heading.
                 link = etree.Element("ac:link", {"ac:anchor": anchor})
                 body = etree.SubElement(link, "ac:plain-text-link-body")
                 body.text = AtomicString("".join(element.itertext()))

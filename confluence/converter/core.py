@@ -57,10 +57,11 @@ def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = 
         if replaced is not None:
             root = replaced
 
-    StorageRewriter(state.attachments).run(root)
     page_title = title if title is not None else front_matter_title
     if page_title and not keep_title:
+        # Before the rewrite, so no link is pointed at a heading that is not on the page.
         _drop_title_heading(root, page_title)
+    StorageRewriter(state.attachments).run(root)
 
     body = serialize(root, md.htmlStash.rawHtmlBlocks)  # type: ignore[arg-type]
     return Converted(body, front_matter_title, labels, metadata, list(state.attachments))

@@ -95,6 +95,9 @@ def _render_ac(name: str, element: ET.Element) -> str:
         if url is not None:
             href = _attr(url, RI, "value")
             return f'<a href="{html.escape(href)}">{label or _text(href)}</a>'
+        anchor = _attr(element, AC, "anchor")
+        if anchor:
+            return f'<a href="#{html.escape(_anchor_id(anchor))}">{label or _text(anchor)}</a>'
         return label
     if name == "image":
         url = element.find(f"{{{RI}}}url")
@@ -140,5 +143,11 @@ def _render_macro(element: ET.Element) -> str:
     if name == "toc":
         return '<div class="toc">[table of contents]</div>'
     if name == "anchor":
-        return ""
+        return f'<a id="{html.escape(_anchor_id(params.get("", "")))}"></a>'
+
     return f'<div class="macro"><em>[{_text(name)} macro]</em>{inner}</div>'
+
+
+def _anchor_id(name: str) -> str:
+    # Confluence prefixes anchor ids with the page title; one page is shown at a time here, so the name will do.
+    return "anchor-" + name

@@ -22,6 +22,9 @@ def test_page_view_renders_storage_readably(client: ConfluenceClient, standin: S
         "<ac:plain-text-body><![CDATA[pip install x && echo <done>]]></ac:plain-text-body></ac:structured-macro>"
         '<ac:structured-macro ac:name="warning"><ac:rich-text-body><p>Careful</p></ac:rich-text-body></ac:structured-macro>'
         '<p><a href="javascript:alert(1)">bad</a><script>alert(2)</script></p>'
+        '<h2><ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">usage</ac:parameter></ac:structured-macro>'
+        'Usage</h2><p><ac:link ac:anchor="usage"><ac:plain-text-link-body><![CDATA[see usage]]></ac:plain-text-link-body>'
+        "</ac:link></p>"
     )
     page = client.create_page(space_id=client.space("DOCS").id, title="How to install", body=body)
     client.add_labels(page.id, ["setup"])
@@ -32,6 +35,7 @@ def test_page_view_renders_storage_readably(client: ConfluenceClient, standin: S
     assert '<pre data-language="bash"><code>pip install x &amp;&amp; echo &lt;done&gt;</code></pre>' in html
     assert '<div class="panel panel-warning"><p>Careful</p></div>' in html
     assert "javascript:" not in html and "alert(2)" not in html
+    assert '<h2><a id="anchor-usage"></a>Usage</h2>' in html and '<a href="#anchor-usage">see usage</a>' in html
     assert '<span class="label">setup</span>' in html and "Documentation" in html
     overview = requests.get(f"{standin.url}/wiki/spaces/DOCS/overview", timeout=5).text
     assert f"/wiki/spaces/DOCS/pages/{page.id}/How+to+install" in overview

@@ -39,7 +39,7 @@ def assert_safe(markdown: str) -> None:
             assert not "".join(char for char in value if char > " ").lower().startswith("javascript:")
         if element.tag == "{http://atlassian.com/content}structured-macro":
             assert element.get("{http://atlassian.com/content}name") in {
-                "code", "info", "tip", "note", "warning", "toc", "expand"
+                "code", "info", "tip", "note", "warning", "toc", "expand", "anchor"
             }
 
 
