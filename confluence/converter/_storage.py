@@ -111,6 +111,7 @@ def heading_text(element: etree.Element) -> str:
 class StorageRewriter:
     def __init__(self, attachments: list[str]) -> None:
         self.attachments = attachments
+        self.tasks = 0
         # Link targets on the page, by the fragment a Markdown link uses: GitHub's heading slugs
         # and the ids the footnotes extension gives its references and notes.
         self.targets: dict[str, etree.Element] = {}
@@ -224,6 +225,9 @@ class StorageRewriter:
         for item, (holder, match) in zip(items, markers, strict=True):
             holder.text = (holder.text or "")[match.end() :]
             task = etree.SubElement(task_list, "ac:task")
+            # Confluence tracks each task by an id unique on the page, as its editor writes them.
+            self.tasks += 1
+            etree.SubElement(task, "ac:task-id").text = AtomicString(str(self.tasks))
             status = etree.SubElement(task, "ac:task-status")
             status.text = AtomicString("incomplete" if match.group(1) == " " else "complete")
             body = etree.SubElement(task, "ac:task-body")

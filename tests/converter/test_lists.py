@@ -64,18 +64,22 @@ def test_thematic_break_is_not_a_list_item():
 def test_task_list():
     assert_converts(
         "- [ ] write\n- [x] review **well**",
-        "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body>write</ac:task-body></ac:task>"
-        "<ac:task><ac:task-status>complete</ac:task-status><ac:task-body>review <strong>well</strong></ac:task-body>"
+        "<ac:task-list><ac:task><ac:task-id>1</ac:task-id><ac:task-status>incomplete</ac:task-status>"
+        "<ac:task-body>write</ac:task-body></ac:task><ac:task><ac:task-id>2</ac:task-id>"
+        "<ac:task-status>complete</ac:task-status><ac:task-body>review <strong>well</strong></ac:task-body>"
         "</ac:task></ac:task-list>",
     )
 
 
-def test_nested_task_list():
+def test_task_ids_are_unique_on_the_page():
+    # Nested lists and separate lists never share an id (Confluence tracks tasks by it).
     assert_converts(
-        "- [ ] parent\n  - [X] child",
-        "<ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body>parent<ac:task-list><ac:task>"
-        "<ac:task-status>complete</ac:task-status><ac:task-body>child</ac:task-body></ac:task></ac:task-list>"
-        "</ac:task-body></ac:task></ac:task-list>",
+        "- [ ] parent\n  - [X] child\n\ntext\n\n- [ ] other",
+        "<ac:task-list><ac:task><ac:task-id>1</ac:task-id><ac:task-status>incomplete</ac:task-status>"
+        "<ac:task-body>parent<ac:task-list><ac:task><ac:task-id>2</ac:task-id><ac:task-status>complete"
+        "</ac:task-status><ac:task-body>child</ac:task-body></ac:task></ac:task-list></ac:task-body></ac:task>"
+        "</ac:task-list><p>text</p><ac:task-list><ac:task><ac:task-id>3</ac:task-id><ac:task-status>incomplete"
+        "</ac:task-status><ac:task-body>other</ac:task-body></ac:task></ac:task-list>",
     )
 
 
