@@ -3,6 +3,7 @@ literally; they can only come from here, never from author-typed HTML."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as etree
 
 from markdown.util import AtomicString
@@ -74,7 +75,19 @@ def confluence_language(info: str) -> str | None:
     return _LANGUAGES.get(word)
 
 
+# MkDocs and many READMEs name the file a block shows: ```python title="app.py"
+_INFO_TITLE = re.compile(r"""(?:^|[\s{])title=(?:"([^"]*)"|'([^']*)'|([^\s}]+))""")
+
+
 def code_macro(code: str, info: str = "") -> etree.Element:
+    parameters: dict[str, str] = {}
     language = confluence_language(info)
-    element, _ = macro("code", {"language": language} if language else None, plain_body=code)
+    if language:
+        parameters["language"] = language
+    title = _INFO_TITLE.search(info) if "title=" in info else None
+    if title is not None:
+        text = next(group for group in title.groups() if group is not None).strip()
+        if text:
+            parameters["title"] = text
+    element, _ = macro("code", parameters or None, plain_body=code)
     return element

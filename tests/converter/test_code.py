@@ -7,8 +7,10 @@ from confluence.converter import convert
 from .xml import assert_converts, parse
 
 
-def code(body: str, language: str | None = None) -> str:
+def code(body: str, language: str | None = None, title: str | None = None) -> str:
     parameter = f'<ac:parameter ac:name="language">{language}</ac:parameter>' if language else ""
+    if title:
+        parameter += f'<ac:parameter ac:name="title">{title}</ac:parameter>'
     return f'<ac:structured-macro ac:name="code">{parameter}<ac:plain-text-body><![CDATA[{body}]]></ac:plain-text-body></ac:structured-macro>'
 
 
@@ -18,10 +20,19 @@ def test_fenced_code_with_language():
 
 @pytest.mark.parametrize(
     ("info", "language"),
-    [("js", "javascript"), ("sh", "bash"), ("C#", "csharp"), ("c++", "cpp"), ("yml", "yaml"), ("html", "xml"), ("{.py}", "python"), ("ts title=a.ts", "typescript")],
+    [("js", "javascript"), ("sh", "bash"), ("C#", "csharp"), ("c++", "cpp"), ("yml", "yaml"), ("html", "xml"), ("{.py}", "python"), ("ts linenums=1", "typescript")],
 )
 def test_language_names_are_mapped_to_confluences(info, language):
     assert_converts(f"```{info}\nx\n```", code("x", language))
+
+
+@pytest.mark.parametrize(
+    ("info", "language", "title"),
+    [('python title="app.py"', "python", "app.py"), ("{.js title=main.js}", "javascript", "main.js"),
+     ("title='setup notes'", None, "setup notes")],
+)
+def test_a_title_in_the_info_string_titles_the_code_macro(info, language, title):
+    assert_converts(f"```{info}\nx\n```", code("x", language, title))
 
 
 def test_unknown_language_gets_no_parameter():
