@@ -68,10 +68,12 @@ def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = 
 
 
 def _drop_title_heading(root: etree.Element, page_title: str) -> None:
-    wanted = " ".join(page_title.split())
+    # Compared without regard to case or spacing: "# Release notes" under the title "Release Notes"
+    # would still show the same words twice.
+    wanted = " ".join(page_title.split()).casefold()
     for child in root:
         if child.tag == "h1":
-            if heading_text(child) == wanted:
+            if heading_text(child).casefold() == wanted:
                 if child.tail and child.tail.strip():
                     previous = _previous_sibling(root, child)
                     if previous is None:

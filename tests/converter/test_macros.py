@@ -95,6 +95,10 @@ def test_first_heading_equal_to_the_title_is_dropped():
     assert_converts("# Other\n\n# Guide", "<h1>Other</h1><h1>Guide</h1>", title="Guide")
 
 
+def test_title_heading_is_matched_without_regard_to_case_spacing_or_markup():
+    assert_converts("# Release  `notes`\n\nText", "<p>Text</p>", title="Release Notes")
+
+
 def test_front_matter_title_drives_the_dedupe():
     assert_converts("---\ntitle: Guide\n---\n# Guide\n\nText", "<p>Text</p>")
 
