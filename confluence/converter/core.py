@@ -34,7 +34,9 @@ def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = 
     A first level-1 heading equal to that title is dropped (Confluence already shows the title)
     unless ``keep_title`` is true.
     """
-    metadata, text = split_front_matter(clean_text(markdown_text))
+    # A byte-order mark (editors on Windows write one) would keep the first line from being read
+    # as a heading or the front matter's opening.
+    metadata, text = split_front_matter(clean_text(markdown_text.removeprefix("\ufeff")))
     raw_title = metadata.get("title")
     front_matter_title = raw_title if isinstance(raw_title, str) and raw_title else None
     labels = labels_from(metadata)

@@ -51,3 +51,9 @@ def test_converted_is_frozen():
     except AttributeError:
         return
     raise AssertionError("Converted must be immutable")
+
+
+def test_a_byte_order_mark_is_ignored():
+    converted = convert("\ufeff---\ntitle: T\n---\n# Heading")
+    assert (converted.title, converted.body) == ("T", "<h1>Heading</h1>")
+    assert convert("\ufeff# Heading").body == "<h1>Heading</h1>"
