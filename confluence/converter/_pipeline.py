@@ -8,7 +8,7 @@ import string
 import xml.etree.ElementTree as etree
 from collections.abc import Callable
 
-from markdown import Markdown, treeprocessors
+from markdown import Markdown
 from markdown.blockprocessors import BlockProcessor
 from markdown.extensions.admonition import AdmonitionExtension
 from markdown.extensions.def_list import DefListExtension
@@ -22,6 +22,7 @@ from markdown.util import AtomicString, Registry
 from ._blocks import DetailsProcessor, FenceProcessor, HtmlBlockProcessor, SeparateBlockQuoteProcessor, TocProcessor
 from ._brackets import BracketMatcher
 from ._html import InlineHtmlProcessor
+from ._inline import TriggeredInlineProcessor
 from ._state import ConversionState
 
 # Deeper block nesting is kept as literal text. Python-Markdown recurses a few frames per level
@@ -49,76 +50,6 @@ class _LongTextGuard(Treeprocessor):
                 element.text = AtomicString(element.text)
             if element.tail and len(element.tail) > MAX_INLINE_TEXT:
                 element.tail = AtomicString(element.tail)
-
-
-# Characters without which an inline pattern cannot match. Python-Markdown runs every pattern
-# over every text run; skipping the ones whose trigger is absent is most of the inline time saved.
-_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "backtick": ("`",),
-    "escape": ("\\",),
-    "footnote": ("[^",),
-    "reference": ("[",),
-    "link": ("[",),
-    "image_link": ("![",),
-    "image_reference": ("![",),
-    "short_reference": ("[",),
-    "short_image_ref": ("![",),
-    "autolink": ("<",),
-    "automail": ("<",),
-    "linebreak": ("  \n",),
-    "safe_html": ("<",),
-    "entity": ("&",),
-    "strike": ("~~",),
-    "em_strong": ("*", "_"),
-    "bare_url": ("://", "www."),
-}
-
-
-_ANY_TRIGGER = re.compile("|".join(re.escape(t) for triggers in _TRIGGERS.values() for t in triggers))
-
-
-class _TriggeredInlineProcessor(treeprocessors.InlineProcessor):
-    """Python-Markdown's inline tree processor, with a cheap substring test before each pattern
-    and a plain list instead of a registry lookup per pattern and text run."""
-
-    def run(self, tree: etree.Element, ancestors: list[str] | None = None) -> etree.Element:
-        self._patterns = [
-            (pattern, _TRIGGERS.get(name)) for pattern, name in zip(self.inlinePatterns, self._names(), strict=True)
-        ]
-        # Text holding no trigger at all (most short runs: cells, items, headings) is returned
-        # by one regex search instead of a test per pattern.
-        self._no_trigger = _ANY_TRIGGER if all(triggers for _, triggers in self._patterns) else None
-        return super().run(tree, ancestors)
-
-    def _names(self) -> list[str]:
-        return [item.name for item in self.inlinePatterns._priority]
-
-    # Python-Markdown calls this name-mangled private method recursively; overriding it under
-    # the mangled name is the only way in.
-    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
-        if isinstance(data, AtomicString):
-            return data
-        if self._no_trigger is not None and self._no_trigger.search(data) is None:
-            return data
-        apply = self._InlineProcessor__applyPattern  # type: ignore[attr-defined]
-        patterns = self._patterns
-        count = len(patterns)
-        start = 0
-        while patternIndex < count:
-            pattern, triggers = patterns[patternIndex]
-            if triggers is not None:
-                # A plain loop: a generator per pattern and text run costs more than the test.
-                for trigger in triggers:
-                    if trigger in data:
-                        break
-                else:
-                    patternIndex += 1
-                    start = 0
-                    continue
-            data, matched, start = apply(pattern, data, patternIndex, start)
-            if not matched:
-                patternIndex += 1
-        return data
 
 
 class _UnescapeProcessor(UnescapeTreeprocessor):
@@ -258,7 +189,7 @@ def build_markdown(state: ConversionState) -> Markdown:
         if isinstance(pattern, LinkInlineProcessor):
             pattern.getText = brackets.get_text  # type: ignore[method-assign]
     md.treeprocessors.register(_LongTextGuard(md), "long_text_guard", 25)
-    md.treeprocessors.register(_TriggeredInlineProcessor(md), "inline", 20)
+    md.treeprocessors.register(TriggeredInlineProcessor(md), "inline", 20)
     md.treeprocessors.register(_UnescapeProcessor(md), "unescape", 0)
     # Our serializer lays out the output; prettify's re-indenting is wasted work.
     md.treeprocessors.deregister("prettify")
