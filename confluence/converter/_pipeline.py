@@ -9,17 +9,29 @@ import xml.etree.ElementTree as etree
 from collections.abc import Callable
 
 from markdown import Markdown
-from markdown.blockprocessors import BlockProcessor
+from markdown.blockprocessors import (
+    BlockProcessor,
+    CodeBlockProcessor,
+    EmptyBlockProcessor,
+    ListIndentProcessor,
+)
 from markdown.extensions.admonition import AdmonitionExtension
-from markdown.extensions.def_list import DefListExtension
+from markdown.extensions.def_list import DefListExtension, DefListIndentProcessor
 from markdown.extensions.footnotes import FootnoteExtension
-from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.sane_lists import SaneListExtension, SaneOListProcessor, SaneUListProcessor
 from markdown.extensions.tables import TableExtension
 from markdown.inlinepatterns import AUTOMAIL_RE, InlineProcessor, LinkInlineProcessor, SimpleTagInlineProcessor
 from markdown.treeprocessors import Treeprocessor, UnescapeTreeprocessor
 from markdown.util import AtomicString, Registry
 
-from ._blocks import DetailsProcessor, FenceProcessor, HtmlBlockProcessor, SeparateBlockQuoteProcessor, TocProcessor
+from ._blocks import (
+    STX,
+    DetailsProcessor,
+    FenceProcessor,
+    HtmlBlockProcessor,
+    SeparateBlockQuoteProcessor,
+    TocProcessor,
+)
 from ._brackets import BracketMatcher
 from ._html import InlineHtmlProcessor
 from ._inline import TriggeredInlineProcessor
@@ -162,6 +174,60 @@ def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
     admonition.test = admonition_precheck  # type: ignore[method-assign]
 
 
+def _indented(first: str) -> bool:
+    # startswith(" " * tab_length), tab_length being at least 1.
+    return first == " "
+
+
+def _placeholder_start(first: str) -> bool:
+    # ^\s*\x02: whitespace (any Unicode whitespace, hence every non-ASCII character) or STX.
+    return first.isspace() or first == STX or not first.isascii()
+
+
+# The first characters a block may start with for a processor to accept it, read off each test
+# (under the exact class, so a replaced processor is not judged by another's test). A block
+# starting with anything else is not offered to it: most blocks are paragraphs, and this spares
+# them half of the twenty tests. The processors not listed look at every line of the block.
+_BLOCK_STARTS: dict[str, tuple[type[BlockProcessor], Callable[[str], bool]]] = {
+    "empty": (EmptyBlockProcessor, lambda first: first in ("", "\n")),
+    "indent": (ListIndentProcessor, _indented),
+    "defindent": (DefListIndentProcessor, _indented),
+    "code": (CodeBlockProcessor, _indented),
+    "details": (DetailsProcessor, _placeholder_start),
+    "fence": (FenceProcessor, _placeholder_start),
+    "safe_html_block": (HtmlBlockProcessor, lambda first: first in (" ", "<")),  # block[:4].lstrip(" ")
+    "toc": (TocProcessor, lambda first: first in (" ", "[")),  # block[:12].lstrip(" ")
+    # ^[ ]{0,3}\d+\. where \d is any Unicode digit.
+    "olist": (SaneOListProcessor, lambda first: first == " " or first.isdigit() or not first.isascii()),
+    "ulist": (SaneUListProcessor, lambda first: first in (" ", "*", "+", "-")),  # ^[ ]{0,3}[*+-]
+}
+
+
+def _block_dispatch(blockprocessors: Registry[BlockProcessor]) -> Callable[[str], list[BlockProcessor]]:
+    """The processors, in priority order, that may accept a block starting with a character."""
+    processors = list(blockprocessors)
+    accepts_start: list[Callable[[str], bool] | None] = []
+    for item in blockprocessors._priority:
+        rule = _BLOCK_STARTS.get(item.name)
+        processor = blockprocessors[item.name]
+        usable = rule is not None and type(processor) is rule[0] and processor.tab_length >= 1
+        accepts_start.append(rule[1] if usable else None)  # type: ignore[index]
+    # Per Markdown instance, like everything else here: filled in as characters turn up.
+    offered: dict[str, list[BlockProcessor]] = {}
+
+    def processors_for(first: str) -> list[BlockProcessor]:
+        found = offered.get(first)
+        if found is None:
+            found = offered[first] = [
+                processor
+                for processor, accepts in zip(processors, accepts_start, strict=True)
+                if accepts is None or accepts(first)
+            ]
+        return found
+
+    return processors_for
+
+
 def build_markdown(state: ConversionState) -> Markdown:
     md = Markdown(
         extensions=[
@@ -205,6 +271,13 @@ def build_markdown(state: ConversionState) -> Markdown:
     # The registry is final from here on. Python-Markdown's parseBlocks rebuilds the sorted
     # processor list from the registry for every block; one list built here does the same job.
     processors = list(parser.blockprocessors)
+    processors_for = _block_dispatch(parser.blockprocessors)
+
+    def resume_after(processor: BlockProcessor, parent: etree.Element, blocks: list[str]) -> None:
+        # BlockParser.parseBlocks's loop over all the processors after this one.
+        for later in processors[processors.index(processor) + 1 :]:
+            if later.test(parent, blocks[0]) and later.run(parent, blocks) is not False:
+                return
 
     def depth_limited_parse_blocks(parent: etree.Element, blocks: list[str]) -> None:
         if state.depth >= MAX_BLOCK_DEPTH:
@@ -214,11 +287,18 @@ def build_markdown(state: ConversionState) -> Markdown:
             return
         state.depth += 1
         try:
-            # BlockParser.parseBlocks, line for line, over the prebuilt list.
+            # BlockParser.parseBlocks, over the processors that may accept the block.
             while blocks:
-                for processor in processors:
-                    if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
-                        break
+                block = blocks[0]
+                for processor in processors_for(block[:1]):
+                    if processor.test(parent, block):
+                        if processor.run(parent, blocks) is not False:
+                            break
+                        if not blocks or blocks[0] is not block:
+                            # A run that declined left another block first (none of ours
+                            # does): that block is offered to every processor after this one.
+                            resume_after(processor, parent, blocks)
+                            break
         finally:
             state.depth -= 1
 

@@ -24,6 +24,14 @@ INLINE_PIECES = [
     "\n\n[r]: /url", "\n\n",
 ]
 inline_like = st.lists(st.sampled_from(INLINE_PIECES), max_size=30).map("".join)
+# Line starts of every kind of block, and characters near the edges of the processors' tests
+# (Unicode digits and spaces, which \d and \s accept).
+BLOCK_PIECES = [
+    "\n", "\n\n", "\n\n    ", "\n  ", "- ", "+ ", "* ", "1. ", "2) ", "\u0663. ", "\u2003", "\u00a0", "    ",
+    "!!! note\n    ", "!!! tip \"T\"\n", "> ", "# ", "===", "---", "***", "___", "Term\n: def", "[TOC]", "[^1]: ",
+    "[r]: /u", "| a |\n|---|\n", "<div>", "<details>\n", "</details>", "```\n", "~~~", "text", "x",
+]
+block_like = st.lists(st.sampled_from(BLOCK_PIECES + INLINE_PIECES[:20]), max_size=40).map("".join)
 
 
 @pytest.fixture
@@ -31,6 +39,7 @@ def without_shortcuts(monkeypatch):
     def plain(markdown: str):
         with monkeypatch.context() as patch:
             patch.setattr(_pipeline, "_add_block_prechecks", lambda blockprocessors: None)
+            patch.setattr(_pipeline, "_BLOCK_STARTS", {})  # every processor offered every block
             # Python-Markdown's own inline tree walk, every pattern on every text.
             patch.setattr(_inline.TriggeredInlineProcessor, "run", InlineProcessor.run)
             patch.setattr(_pipeline._UnescapeProcessor, "run", UnescapeTreeprocessor.run)
@@ -56,10 +65,16 @@ def test_inline_markdown_is_unchanged(without_shortcuts, markdown):
     assert convert(markdown) == without_shortcuts(markdown)
 
 
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(block_like)
+def test_block_markdown_is_unchanged(without_shortcuts, markdown):
+    assert convert(markdown) == without_shortcuts(markdown)
+
+
 def test_seeded_random_documents_are_unchanged(without_shortcuts):
     # A fixed sample, larger than hypothesis runs each time: the same documents on every run.
     generator = random.Random(1234)
-    for _ in range(1500):
-        pieces = INLINE_PIECES if generator.random() < 0.5 else PIECES
+    for _ in range(2000):
+        pieces = generator.choice((INLINE_PIECES, BLOCK_PIECES, BLOCK_PIECES + INLINE_PIECES, PIECES))
         markdown = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 80)))
         assert convert(markdown) == without_shortcuts(markdown), markdown
