@@ -137,29 +137,9 @@ _BLOCK_NEEDLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _needle_test(test: Callable[[etree.Element, str], bool], needles: tuple[str, ...]) -> Callable[..., bool]:
-    if len(needles) == 1:
-        (needle,) = needles
-
-        def single(parent: etree.Element, block: str) -> bool:
-            return needle in block and test(parent, block)
-
-        return single
-
-    def several(parent: etree.Element, block: str) -> bool:
-        for needle in needles:
-            if needle in block:
-                return test(parent, block)
-        return False
-
-    return several
-
-
 def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
-    """Cheap tests in front of the block processors' own tests, for blocks they cannot accept."""
-    for name, needles in _BLOCK_NEEDLES.items():
-        processor = blockprocessors[name]
-        processor.test = _needle_test(processor.test, needles)  # type: ignore[method-assign]
+    """Cheap tests in front of the block processors' own tests, for blocks they cannot accept
+    (the substring tests of _BLOCK_NEEDLES are made by the dispatch loop itself)."""
     # An admonition either starts with "!!!" on some line of the block, or continues one with a
     # block indented by at least a tab: AdmonitionProcessor.parse_content accepts nothing else
     # (its current_sibling is only set by a test that returned true and is consumed by the run
@@ -203,24 +183,31 @@ _BLOCK_STARTS: dict[str, tuple[type[BlockProcessor], Callable[[str], bool]]] = {
 }
 
 
-def _block_dispatch(blockprocessors: Registry[BlockProcessor]) -> Callable[[str], list[BlockProcessor]]:
+# A processor offered a block, with the substrings of which the block must hold one (None: no
+# such test).
+Offer = tuple[tuple[str, ...] | None, BlockProcessor]
+
+
+def _block_dispatch(blockprocessors: Registry[BlockProcessor]) -> Callable[[str], list[Offer]]:
     """The processors, in priority order, that may accept a block starting with a character."""
     processors = list(blockprocessors)
     accepts_start: list[Callable[[str], bool] | None] = []
+    needles: list[tuple[str, ...] | None] = []
     for item in blockprocessors._priority:
         rule = _BLOCK_STARTS.get(item.name)
         processor = blockprocessors[item.name]
         usable = rule is not None and type(processor) is rule[0] and processor.tab_length >= 1
         accepts_start.append(rule[1] if usable else None)  # type: ignore[index]
+        needles.append(_BLOCK_NEEDLES.get(item.name))
     # Per Markdown instance, like everything else here: filled in as characters turn up.
-    offered: dict[str, list[BlockProcessor]] = {}
+    offered: dict[str, list[Offer]] = {}
 
-    def processors_for(first: str) -> list[BlockProcessor]:
+    def processors_for(first: str) -> list[Offer]:
         found = offered.get(first)
         if found is None:
             found = offered[first] = [
-                processor
-                for processor, accepts in zip(processors, accepts_start, strict=True)
+                (needed, processor)
+                for processor, accepts, needed in zip(processors, accepts_start, needles, strict=True)
                 if accepts is None or accepts(first)
             ]
         return found
@@ -290,7 +277,14 @@ def build_markdown(state: ConversionState) -> Markdown:
             # BlockParser.parseBlocks, over the processors that may accept the block.
             while blocks:
                 block = blocks[0]
-                for processor in processors_for(block[:1]):
+                for needles, processor in processors_for(block[:1]):
+                    if needles is not None:
+                        # A plain loop: a call per needle test costs more than the test.
+                        for needle in needles:
+                            if needle in block:
+                                break
+                        else:
+                            continue
                     if processor.test(parent, block):
                         if processor.run(parent, blocks) is not False:
                             break

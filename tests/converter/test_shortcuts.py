@@ -40,6 +40,7 @@ def without_shortcuts(monkeypatch):
         with monkeypatch.context() as patch:
             patch.setattr(_pipeline, "_add_block_prechecks", lambda blockprocessors: None)
             patch.setattr(_pipeline, "_BLOCK_STARTS", {})  # every processor offered every block
+            patch.setattr(_pipeline, "_BLOCK_NEEDLES", {})
             # Python-Markdown's own inline tree walk, every pattern on every text.
             patch.setattr(_inline.TriggeredInlineProcessor, "run", InlineProcessor.run)
             patch.setattr(_pipeline._UnescapeProcessor, "run", UnescapeTreeprocessor.run)
