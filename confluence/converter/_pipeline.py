@@ -8,12 +8,17 @@ import string
 import xml.etree.ElementTree as etree
 from collections.abc import Callable
 
-from markdown import Markdown, treeprocessors
-from markdown.blockprocessors import BlockProcessor
+from markdown import Markdown
+from markdown.blockprocessors import (
+    BlockProcessor,
+    CodeBlockProcessor,
+    EmptyBlockProcessor,
+    ListIndentProcessor,
+)
 from markdown.extensions.admonition import AdmonitionExtension
-from markdown.extensions.def_list import DefListExtension
+from markdown.extensions.def_list import DefListExtension, DefListIndentProcessor
 from markdown.extensions.footnotes import FootnoteExtension
-from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.sane_lists import SaneListExtension, SaneOListProcessor, SaneUListProcessor
 from markdown.extensions.tables import TableExtension
 from markdown.inlinepatterns import (
     AUTOMAIL_RE,
@@ -26,6 +31,7 @@ from markdown.treeprocessors import Treeprocessor, UnescapeTreeprocessor
 from markdown.util import AtomicString, Registry
 
 from ._blocks import (
+    STX,
     DetailsProcessor,
     FenceProcessor,
     HtmlBlockProcessor,
@@ -35,6 +41,7 @@ from ._blocks import (
 )
 from ._brackets import BracketMatcher
 from ._html import InlineHtmlProcessor
+from ._inline import TriggeredInlineProcessor
 from ._state import ConversionState
 
 # Deeper block nesting is kept as literal text. Python-Markdown recurses a few frames per level
@@ -71,78 +78,6 @@ class _LongTextGuard(Treeprocessor):
                 element.text = AtomicString(element.text)
             if element.tail and len(element.tail) > MAX_INLINE_TEXT:
                 element.tail = AtomicString(element.tail)
-
-
-# Characters without which an inline pattern cannot match. Python-Markdown runs every pattern
-# over every text run; skipping the ones whose trigger is absent is most of the inline time saved.
-_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "backtick": ("`",),
-    "escape": ("\\",),
-    "footnote": ("[^",),
-    "reference": ("[",),
-    "link": ("[",),
-    "image_link": ("![",),
-    "image_reference": ("![",),
-    "short_reference": ("[",),
-    "short_image_ref": ("![",),
-    "autolink": ("<",),
-    "automail": ("<",),
-    "linebreak": ("  \n",),
-    "backslash_break": ("\\\n",),
-    "bare_email": ("@",),
-    "safe_html": ("<",),
-    "entity": ("&",),
-    "strike": ("~",),
-    "em_strong": ("*", "_"),
-    "bare_url": ("://", "www."),
-}
-
-
-_ANY_TRIGGER = re.compile("|".join(re.escape(t) for triggers in _TRIGGERS.values() for t in triggers))
-
-
-class _TriggeredInlineProcessor(treeprocessors.InlineProcessor):
-    """Python-Markdown's inline tree processor, with a cheap substring test before each pattern
-    and a plain list instead of a registry lookup per pattern and text run."""
-
-    def run(self, tree: etree.Element, ancestors: list[str] | None = None) -> etree.Element:
-        self._patterns = [
-            (pattern, _TRIGGERS.get(name)) for pattern, name in zip(self.inlinePatterns, self._names(), strict=True)
-        ]
-        # Text holding no trigger at all (most short runs: cells, items, headings) is returned
-        # by one regex search instead of a test per pattern.
-        self._no_trigger = _ANY_TRIGGER if all(triggers for _, triggers in self._patterns) else None
-        return super().run(tree, ancestors)
-
-    def _names(self) -> list[str]:
-        return [item.name for item in self.inlinePatterns._priority]
-
-    # Python-Markdown calls this name-mangled private method recursively; overriding it under
-    # the mangled name is the only way in.
-    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
-        if isinstance(data, AtomicString):
-            return data
-        if self._no_trigger is not None and self._no_trigger.search(data) is None:
-            return data
-        apply = self._InlineProcessor__applyPattern  # type: ignore[attr-defined]
-        patterns = self._patterns
-        count = len(patterns)
-        start = 0
-        while patternIndex < count:
-            pattern, triggers = patterns[patternIndex]
-            if triggers is not None:
-                # A plain loop: a generator per pattern and text run costs more than the test.
-                for trigger in triggers:
-                    if trigger in data:
-                        break
-                else:
-                    patternIndex += 1
-                    start = 0
-                    continue
-            data, matched, start = apply(pattern, data, patternIndex, start)
-            if not matched:
-                patternIndex += 1
-        return data
 
 
 class _UnescapeProcessor(UnescapeTreeprocessor):
@@ -237,29 +172,9 @@ _BLOCK_NEEDLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _needle_test(test: Callable[[etree.Element, str], bool], needles: tuple[str, ...]) -> Callable[..., bool]:
-    if len(needles) == 1:
-        (needle,) = needles
-
-        def single(parent: etree.Element, block: str) -> bool:
-            return needle in block and test(parent, block)
-
-        return single
-
-    def several(parent: etree.Element, block: str) -> bool:
-        for needle in needles:
-            if needle in block:
-                return test(parent, block)
-        return False
-
-    return several
-
-
 def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
-    """Cheap tests in front of the block processors' own tests, for blocks they cannot accept."""
-    for name, needles in _BLOCK_NEEDLES.items():
-        processor = blockprocessors[name]
-        processor.test = _needle_test(processor.test, needles)  # type: ignore[method-assign]
+    """Cheap tests in front of the block processors' own tests, for blocks they cannot accept
+    (the substring tests of _BLOCK_NEEDLES are made by the dispatch loop itself)."""
     # An admonition either starts with "!!!" on some line of the block, or continues one with a
     # block indented by at least a tab: AdmonitionProcessor.parse_content accepts nothing else
     # (its current_sibling is only set by a test that returned true and is consumed by the run
@@ -272,6 +187,67 @@ def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
         return ("!!!" in block or block.startswith(indent)) and admonition_test(parent, block)
 
     admonition.test = admonition_precheck  # type: ignore[method-assign]
+
+
+def _indented(first: str) -> bool:
+    # startswith(" " * tab_length), tab_length being at least 1.
+    return first == " "
+
+
+def _placeholder_start(first: str) -> bool:
+    # ^\s*\x02: whitespace (any Unicode whitespace, hence every non-ASCII character) or STX.
+    return first.isspace() or first == STX or not first.isascii()
+
+
+# The first characters a block may start with for a processor to accept it, read off each test
+# (under the exact class, so a replaced processor is not judged by another's test). A block
+# starting with anything else is not offered to it: most blocks are paragraphs, and this spares
+# them half of the twenty tests. The processors not listed look at every line of the block.
+_BLOCK_STARTS: dict[str, tuple[type[BlockProcessor], Callable[[str], bool]]] = {
+    "empty": (EmptyBlockProcessor, lambda first: first in ("", "\n")),
+    "indent": (ListIndentProcessor, _indented),
+    "defindent": (DefListIndentProcessor, _indented),
+    "code": (CodeBlockProcessor, _indented),
+    "details": (DetailsProcessor, _placeholder_start),
+    "fence": (FenceProcessor, _placeholder_start),
+    "safe_html_block": (HtmlBlockProcessor, lambda first: first in (" ", "<")),  # block[:4].lstrip(" ")
+    "toc": (TocProcessor, lambda first: first in (" ", "[")),  # block[:12].lstrip(" ")
+    # ^[ ]{0,3}\d+\. where \d is any Unicode digit.
+    "olist": (SaneOListProcessor, lambda first: first == " " or first.isdigit() or not first.isascii()),
+    "ulist": (SaneUListProcessor, lambda first: first in (" ", "*", "+", "-")),  # ^[ ]{0,3}[*+-]
+}
+
+
+# A processor offered a block, with the substrings of which the block must hold one (None: no
+# such test).
+Offer = tuple[tuple[str, ...] | None, BlockProcessor]
+
+
+def _block_dispatch(blockprocessors: Registry[BlockProcessor]) -> Callable[[str], list[Offer]]:
+    """The processors, in priority order, that may accept a block starting with a character."""
+    processors = list(blockprocessors)
+    accepts_start: list[Callable[[str], bool] | None] = []
+    needles: list[tuple[str, ...] | None] = []
+    for item in blockprocessors._priority:
+        rule = _BLOCK_STARTS.get(item.name)
+        processor = blockprocessors[item.name]
+        usable = rule is not None and type(processor) is rule[0] and processor.tab_length >= 1
+        accepts_start.append(rule[1] if usable else None)  # type: ignore[index]
+        needles.append(_BLOCK_NEEDLES.get(item.name))
+    # Per Markdown instance, like everything else here: filled in as characters turn up.
+    offered: dict[str, list[Offer]] = {}
+
+    def processors_for(first: str) -> list[Offer]:
+        found = offered.get(first)
+        if found is None:
+            found = offered[first] = [
+                (needed, processor)
+                for processor, accepts, needed in zip(processors, accepts_start, needles, strict=True)
+                if accepts is None or accepts(first)
+            ]
+        return found
+
+    return processors_for
 
 
 def build_markdown(state: ConversionState) -> Markdown:
@@ -304,7 +280,7 @@ def build_markdown(state: ConversionState) -> Markdown:
         if isinstance(pattern, LinkInlineProcessor):
             pattern.getText = brackets.get_text  # type: ignore[method-assign]
     md.treeprocessors.register(_LongTextGuard(md), "long_text_guard", 25)
-    md.treeprocessors.register(_TriggeredInlineProcessor(md), "inline", 20)
+    md.treeprocessors.register(TriggeredInlineProcessor(md), "inline", 20)
     md.treeprocessors.register(_UnescapeProcessor(md), "unescape", 0)
     # Our serializer lays out the output; prettify's re-indenting is wasted work.
     md.treeprocessors.deregister("prettify")
@@ -322,6 +298,13 @@ def build_markdown(state: ConversionState) -> Markdown:
     # The registry is final from here on. Python-Markdown's parseBlocks rebuilds the sorted
     # processor list from the registry for every block; one list built here does the same job.
     processors = list(parser.blockprocessors)
+    processors_for = _block_dispatch(parser.blockprocessors)
+
+    def resume_after(processor: BlockProcessor, parent: etree.Element, blocks: list[str]) -> None:
+        # BlockParser.parseBlocks's loop over all the processors after this one.
+        for later in processors[processors.index(processor) + 1 :]:
+            if later.test(parent, blocks[0]) and later.run(parent, blocks) is not False:
+                return
 
     def depth_limited_parse_blocks(parent: etree.Element, blocks: list[str]) -> None:
         if state.depth >= MAX_BLOCK_DEPTH:
@@ -331,11 +314,25 @@ def build_markdown(state: ConversionState) -> Markdown:
             return
         state.depth += 1
         try:
-            # BlockParser.parseBlocks, line for line, over the prebuilt list.
+            # BlockParser.parseBlocks, over the processors that may accept the block.
             while blocks:
-                for processor in processors:
-                    if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
-                        break
+                block = blocks[0]
+                for needles, processor in processors_for(block[:1]):
+                    if needles is not None:
+                        # A plain loop: a call per needle test costs more than the test.
+                        for needle in needles:
+                            if needle in block:
+                                break
+                        else:
+                            continue
+                    if processor.test(parent, block):
+                        if processor.run(parent, blocks) is not False:
+                            break
+                        if not blocks or blocks[0] is not block:
+                            # A run that declined left another block first (none of ours
+                            # does): that block is offered to every processor after this one.
+                            resume_after(processor, parent, blocks)
+                            break
         finally:
             state.depth -= 1
 

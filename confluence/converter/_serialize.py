@@ -48,39 +48,42 @@ def serialize(root: etree.Element, stash: list[object]) -> str:
     out: list[str] = []
     append = out.append
 
-    def text(value: str) -> str:
-        if "\x02" in value:
-            value = _PLACEHOLDER.sub(resolve, value)
-        return escape_text(value)
-
     def write(element: etree.Element) -> None:
         tag = element.tag
         if not isinstance(tag, str):
             # Comments or processing instructions never reach the page.
-            if element.tail:
-                append(text(element.tail))
+            tail = element.tail
+            if tail:
+                append(escape_text(_PLACEHOLDER.sub(resolve, tail) if "\x02" in tail else tail))
             return
-        if element.attrib:
+        attrib = element.attrib
+        if attrib:
             attributes = "".join(
                 f' {name}="{escape_attribute(text_value(value))}"'
-                for name, value in element.attrib.items()
+                for name, value in attrib.items()
                 if value is not None
             )
+            opening = f"<{tag}{attributes}>"
         else:
             attributes = ""
+            opening = f"<{tag}>"
         if tag in CDATA_TAGS:
-            append(f"<{tag}{attributes}>{cdata(text_value(element.text or ''))}</{tag}>")
+            append(f"{opening}{cdata(text_value(element.text or ''))}</{tag}>")
         elif tag in _VOID:
             append(f"<{tag}{attributes}/>")
         else:
-            append(f"<{tag}{attributes}>")
-            if element.text:
-                append(text(element.text))
+            append(opening)
+            # Placeholders are resolved and the text escaped inline: this runs for every
+            # text and tail of the page.
+            text = element.text
+            if text:
+                append(escape_text(_PLACEHOLDER.sub(resolve, text) if "\x02" in text else text))
             for child in element:
                 write(child)
             append(f"</{tag}>")
-        if element.tail:
-            append(text(element.tail))
+        tail = element.tail
+        if tail:
+            append(escape_text(_PLACEHOLDER.sub(resolve, tail) if "\x02" in tail else tail))
 
     def text_value(value: str) -> str:
         return _PLACEHOLDER.sub(resolve, value) if "\x02" in value else value

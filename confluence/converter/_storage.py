@@ -50,6 +50,8 @@ ADMONITION_PANELS = {
 _ALERT = re.compile(r"^[ \t]*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*(?:\n|$)", re.I)
 _TASK = re.compile(r"^\[([ xX])\](?:[ \t]+|$)")
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# The tags _rewrite does more with than drop the class attribute.
+_REWRITTEN = frozenset({"pre", "ul", "ol", "blockquote", "div", "code", "img", "a"})
 
 
 def _unescape_code(text: str) -> str:
@@ -159,6 +161,15 @@ class StorageRewriter:
         index = 0
         while index < len(parent):
             child = parent[index]
+            if child.tag not in _REWRITTEN:
+                # Most elements (paragraphs, items, cells, emphasis) only lose their class:
+                # storage format has no CSS.
+                if child.attrib:
+                    child.attrib.pop("class", None)
+                if len(child):
+                    self._rewrite_children(child)
+                index += 1
+                continue
             replacement = self._rewrite(child)
             if replacement is None:
                 self._rewrite_children(child)

@@ -2,17 +2,36 @@
 result is known in advance (a block processor or inline pattern that cannot match, an unescape
 with nothing to unescape). Converting with every shortcut switched off gives the same result."""
 
-import re
+import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from markdown.treeprocessors import UnescapeTreeprocessor
-from markdown.util import AtomicString
+from hypothesis import strategies as st
+from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
 
 from bench.converter import build_document
-from confluence.converter import _pipeline, convert
+from confluence.converter import _inline, _pipeline, convert
 
-from .test_safety import markdown_like
+from .test_safety import PIECES, markdown_like
+
+# Inline constructs nested in and next to each other: where Python-Markdown's inline walk
+# resolves placeholders in texts and tails of nodes inside other nodes.
+INLINE_PIECES = [
+    "*", "**", "***", "_", "__", "`", "``", "~~", "[", "]", "(", ")", "![", "](", "[^1]", "[r]", "[r][]",
+    "<sub>", "</sub>", "<br>", "<span>", "</span>", "<!--", "-->", "<https://e.com/x>", "<a@b.c>",
+    "https://e.com/a_(b)", "www.e.com", "&amp;", "&copy;", "&#65;", "\\", "\\*", "\\[", "  \n", "\n",
+    " ", "word", "x", "\"t\"", "- ", "> ", "# ", "| a | b |\n|---|---|\n| ", "\n\n[^1]: note *n*",
+    "\n\n[r]: /url", "\n\n",
+]
+inline_like = st.lists(st.sampled_from(INLINE_PIECES), max_size=30).map("".join)
+# Line starts of every kind of block, and characters near the edges of the processors' tests
+# (Unicode digits and spaces, which \d and \s accept).
+BLOCK_PIECES = [
+    "\n", "\n\n", "\n\n    ", "\n  ", "- ", "+ ", "* ", "1. ", "2) ", "\u0663. ", "\u2003", "\u00a0", "    ",
+    "!!! note\n    ", "!!! tip \"T\"\n", "> ", "# ", "===", "---", "***", "___", "Term\n: def", "[TOC]", "[^1]: ",
+    "[r]: /u", "| a |\n|---|\n", "<div>", "<details>\n", "</details>", "```\n", "~~~", "text", "x",
+]
+block_like = st.lists(st.sampled_from(BLOCK_PIECES + INLINE_PIECES[:20]), max_size=40).map("".join)
 
 
 @pytest.fixture
@@ -20,26 +39,14 @@ def without_shortcuts(monkeypatch):
     def plain(markdown: str):
         with monkeypatch.context() as patch:
             patch.setattr(_pipeline, "_add_block_prechecks", lambda blockprocessors: None)
-            patch.setattr(_pipeline, "_ANY_TRIGGER", re.compile(""))  # matches every text
-            patch.setattr(_pipeline._TriggeredInlineProcessor, "_InlineProcessor__handleInline", _all_patterns)
+            patch.setattr(_pipeline, "_BLOCK_STARTS", {})  # every processor offered every block
+            patch.setattr(_pipeline, "_BLOCK_NEEDLES", {})
+            # Python-Markdown's own inline tree walk, every pattern on every text.
+            patch.setattr(_inline.TriggeredInlineProcessor, "run", InlineProcessor.run)
             patch.setattr(_pipeline._UnescapeProcessor, "run", UnescapeTreeprocessor.run)
             return convert(markdown)
 
     return plain
-
-
-def _all_patterns(self, data, patternIndex=0):  # noqa: N803
-    """Python-Markdown's own loop: every pattern on every text, no trigger test."""
-    if isinstance(data, AtomicString):
-        return data
-    apply = self._InlineProcessor__applyPattern
-    patterns = self._patterns
-    start = 0
-    while patternIndex < len(patterns):
-        data, matched, start = apply(patterns[patternIndex][0], data, patternIndex, start)
-        if not matched:
-            patternIndex += 1
-    return data
 
 
 def test_realistic_document_is_unchanged(without_shortcuts):
@@ -51,3 +58,24 @@ def test_realistic_document_is_unchanged(without_shortcuts):
 @given(markdown_like)
 def test_markdown_like_text_is_unchanged(without_shortcuts, markdown):
     assert convert(markdown) == without_shortcuts(markdown)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(inline_like)
+def test_inline_markdown_is_unchanged(without_shortcuts, markdown):
+    assert convert(markdown) == without_shortcuts(markdown)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(block_like)
+def test_block_markdown_is_unchanged(without_shortcuts, markdown):
+    assert convert(markdown) == without_shortcuts(markdown)
+
+
+def test_seeded_random_documents_are_unchanged(without_shortcuts):
+    # A fixed sample, larger than hypothesis runs each time: the same documents on every run.
+    generator = random.Random(1234)
+    for _ in range(2000):
+        pieces = generator.choice((INLINE_PIECES, BLOCK_PIECES, BLOCK_PIECES + INLINE_PIECES, PIECES))
+        markdown = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 80)))
+        assert convert(markdown) == without_shortcuts(markdown), markdown
