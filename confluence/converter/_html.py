@@ -201,6 +201,10 @@ def sanitize_html_into(parent: etree.Element, fragment: str) -> None:
     for element in container.iter():
         if element.text is not None:
             element.text = AtomicString(element.text)
+        elif element.tag == "p":
+            # Python-Markdown's own paragraphs always hold a string, and the footnotes extension
+            # appends to the last one's text ("<p><b>x</b></p>" as a footnote crashed it).
+            element.text = AtomicString("")
         if element.tail is not None:
             element.tail = AtomicString(element.tail)
     paragraph: etree.Element | None = None
@@ -210,6 +214,7 @@ def sanitize_html_into(parent: etree.Element, fragment: str) -> None:
         nonlocal paragraph
         if paragraph is None:
             paragraph = etree.SubElement(parent, "p")
+            paragraph.text = AtomicString("")
             paragraphs.append(paragraph)
         return paragraph
 

@@ -17,7 +17,7 @@ from markdown.blockprocessors import (
 )
 from markdown.extensions.admonition import AdmonitionExtension
 from markdown.extensions.def_list import DefListExtension, DefListIndentProcessor
-from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.footnotes import NBSP_PLACEHOLDER, FootnoteExtension
 from markdown.extensions.sane_lists import SaneListExtension, SaneOListProcessor, SaneUListProcessor
 from markdown.extensions.tables import TableExtension
 from markdown.inlinepatterns import (
@@ -69,6 +69,22 @@ STRIKETHROUGH_RE = r"(?<!~)(~~?)(?![~\s])(.+?)(?<![~\s])\1(?!~)"
 # of "[" takes seconds even with our bracket matcher). No real paragraph is this long, so a text
 # run beyond it is shown literally instead of being parsed for inline Markdown.
 MAX_INLINE_TEXT = 65_536
+
+
+class _FootnoteBacklinkSpace(Treeprocessor):
+    """The footnotes extension puts the space before a note's back link at the end of its last
+    paragraph's text, which is only the end when the paragraph holds no element yet (an HTML
+    paragraph does); the space is moved to just before the back link."""
+
+    def run(self, root: etree.Element) -> None:
+        for paragraph in root.iter("p"):
+            text = paragraph.text
+            if text and len(paragraph) > 1 and text.endswith(NBSP_PLACEHOLDER):
+                backlink = paragraph[-1]
+                if backlink.tag == "a" and backlink.get("class") == "footnote-backref":
+                    paragraph.text = text[: -len(NBSP_PLACEHOLDER)]
+                    before = paragraph[-2]
+                    before.tail = (before.tail or "") + NBSP_PLACEHOLDER
 
 
 class _LongTextGuard(Treeprocessor):
@@ -279,6 +295,7 @@ def build_markdown(state: ConversionState) -> Markdown:
     for pattern in md.inlinePatterns:
         if isinstance(pattern, LinkInlineProcessor):
             pattern.getText = brackets.get_text  # type: ignore[method-assign]
+    md.treeprocessors.register(_FootnoteBacklinkSpace(md), "footnote_backlink_space", 49)
     md.treeprocessors.register(_LongTextGuard(md), "long_text_guard", 25)
     md.treeprocessors.register(TriggeredInlineProcessor(md), "inline", 20)
     md.treeprocessors.register(_UnescapeProcessor(md), "unescape", 0)

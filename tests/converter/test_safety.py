@@ -20,6 +20,8 @@ PIECES = [
     "| a | b |\n|---|:-:|\n", "| ", "[TOC]", "[[_TOC_]]", "[!NOTE]", "!!! note\n", "[^1]", "[^1]: ", ": ",
     "---\n", "title: x\n", "\\", "javascript:alert(1)", "https://e.com/a.png", "img.png", "#anchor", "\t", "\x00",
     "\x01", "\x0b", "\ud800", "\udfff", "\ufffe", "\uffff", "\r", "\r\n", "é", "😀", "text ", "word",
+    "<div>", "</div>", "<p>", "</p>", "<b>", "</b>", "<table>", "<tr><td>", "</td></tr>", "<pre>", "</pre>",
+    "<img src=x.png width=9>", "a@b.co ", "~", "\\\n", "```python title=\"a.py\"\n", "[x](#word)", "## x ##  ",
 ]
 
 markdown_like = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
@@ -76,6 +78,14 @@ def test_bare_ampersands_and_angles():
     body = convert("a & b < c > d &&& <<>> &#; &#x; &#99999999;").body
     # An out-of-range character reference decodes to U+FFFD, as in HTML.
     assert parse(body).find("p").text == "a & b < c > d &&& <<>> &#; &#x; \ufffd"
+
+
+def test_a_footnote_holding_an_html_paragraph_converts():
+    # The footnotes extension appends to its last paragraph's text, which HTML-built paragraphs
+    # with an element first did not have (a TypeError, found by fuzzing).
+    body = convert("x[^1]\n\n[^1]: <p><b>bold</b> note</p>").body
+    parse(body)
+    assert "</ac:structured-macro><strong>bold</strong> note\u00a0<ac:link" in body
 
 
 def test_malformed_declaration_in_html_block_is_shown_as_text():
