@@ -244,7 +244,15 @@ _LIST_ITEM = re.compile(r"^( *)([-*+]|\d{1,9}[.)])( +|$)")
 MAX_LIST_DEPTH = 24
 
 
+# Any line that could open a list item; without one there is nothing to re-indent.
+_ANY_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)])(?: |$)", re.MULTILINE)
+
+
 def normalise_lists(lines: list[str]) -> list[str]:
+    if _ANY_ITEM.search("\n".join(lines)) is None:
+        # The loop below would only empty the whitespace-only lines (quotes, admonition
+        # bodies and most blocks get here).
+        return ["" if line.isspace() else line for line in lines]
     out: list[str] = []
     # Each open item: (marker column, content column).
     stack: list[tuple[int, int]] = []
