@@ -86,6 +86,52 @@ Term {n}
 """
 
 
+_PROSE_SECTION = """\
+## {n}. Operating the service
+
+The service reads its settings from the environment when it starts, so a change needs a restart. Most
+teams keep the values in their deployment tool and review them like code; see the [configuration
+reference](https://example.com/docs/config) for every variable and its default. The defaults suit a
+single instance; a cluster needs a shared cache, or the rate limits are counted per process.
+
+Before an upgrade, read the release notes and take a backup of the database. The migration runs on
+start and is safe to repeat, but it cannot be undone without the backup. On a large database it may
+take a few minutes, during which the health check answers `503` and the load balancer keeps traffic away.
+
+- Check that the backup finished and can be restored.
+- Stop the scheduled jobs, so that no job runs against half-migrated tables.
+- Deploy the new version to one server first and watch its logs for errors.
+- Then roll it out to the others, one at a time.
+
+When something goes wrong, the request id in the error answer finds the matching log line. Logs never
+hold request bodies or secrets, so they can be shared with support as they are.
+
+```sh
+grep "request_id=4f1c" /var/log/service/app.log
+```
+
+| setting | default | meaning |
+|---|---|---|
+| `WORKERS` | 2 | processes serving requests |
+| `TIMEOUT` | 30 | seconds before a request is abandoned |
+
+"""
+
+
+def build_prose_document(size: int) -> str:
+    """A document of about ``size`` characters that reads like a runbook or README: mostly
+    paragraphs, with a list, a code block and a small table per section."""
+    parts = ["# Service handbook\n\nHow to run the service day to day.\n\n"]
+    length = len(parts[0])
+    n = 1
+    while length < size:
+        section = _PROSE_SECTION.format(n=n)
+        parts.append(section)
+        length += len(section)
+        n += 1
+    return "".join(parts)
+
+
 def build_document(size: int) -> str:
     """A document of about ``size`` characters: front matter, [TOC], then repeated sections."""
     parts = ["---\ntitle: Benchmark\nlabels: [bench, converter]\n---\n# Benchmark\n\n[TOC]\n\n"]
@@ -167,6 +213,11 @@ def run(*, smoke: bool = False) -> list[dict]:
     small_median_ms = statistics.median(small_times["converter"]) * 1000
     small_baseline_ms = statistics.median(small_times["baseline"]) * 1000
 
+    prose = build_prose_document(10_000)
+    prose_times, _ = _interleaved({"converter": _converter, "baseline": _baseline}, prose, small_runs)
+    prose_median_ms = statistics.median(prose_times["converter"]) * 1000
+    prose_baseline_ms = statistics.median(prose_times["baseline"]) * 1000
+
     converter_peak = _peak_memory(_converter, document)
     baseline_peak = _peak_memory(_baseline, document)
 
@@ -211,7 +262,7 @@ def run(*, smoke: bool = False) -> list[dict]:
             "details": {**document_details, "measured_with": "tracemalloc"},
         },
         {
-            "figure": "10 KB document conversion time",
+            "figure": "10 KB document conversion time (every construct, densely)",
             "value": small_median_ms,
             "unit": "ms",
             "baseline": small_baseline_ms,
@@ -224,6 +275,21 @@ def run(*, smoke: bool = False) -> list[dict]:
                 "converter_ms": _milliseconds(small_times["converter"]),
                 "baseline_ms": _milliseconds(small_times["baseline"]),
                 "converter_wall_ms": _milliseconds(small_wall["converter"]),
+            },
+        },
+        {
+            "figure": "10 KB document conversion time (prose, like a README or runbook)",
+            "value": prose_median_ms,
+            "unit": "ms",
+            "baseline": prose_baseline_ms,
+            "ratio": prose_median_ms / prose_baseline_ms,
+            "target": f"< {SMALL_DOCUMENT_TARGET_MS}",
+            "met": prose_median_ms < SMALL_DOCUMENT_TARGET_MS,
+            "details": {
+                "bytes": len(prose.encode()),
+                "clock": "process CPU time",
+                "converter_ms": _milliseconds(prose_times["converter"]),
+                "baseline_ms": _milliseconds(prose_times["baseline"]),
             },
         },
     ]
