@@ -91,7 +91,10 @@ def _strip_quote(line: str, levels: int) -> str:
 # Tables. On GitHub a table may follow a paragraph line directly ("Results:\n| a | b |\n|---|---|");
 # Python-Markdown only finds a table at the start of a block, so it gets a blank line in front.
 
-_DELIMITER_ROW = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$", re.MULTILINE)
+_DELIMITER_ROW = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
+# A pipe next to a dash or colon: every delimiter row has one. Looking for it first spares the
+# full expression on every other line.
+_DELIMITER_HINT = re.compile(r"[-:][ \t]*\||\|[ \t]*[-:]")
 
 
 def _cell_count(row: str) -> int:
@@ -102,10 +105,16 @@ def separate_tables(text: str) -> str:
     if "|" not in text or "-" not in text:
         return text
     starts: list[int] = []
-    for delimiter in _DELIMITER_ROW.finditer(text):
-        row = delimiter.group()
-        header_end = delimiter.start() - 1
-        if "|" not in row or header_end <= 0:
+    position = 0
+    while (hint := _DELIMITER_HINT.search(text, position)) is not None:
+        row_start = text.rfind("\n", 0, hint.start()) + 1
+        row_end = text.find("\n", hint.end())
+        if row_end < 0:
+            row_end = len(text)
+        position = row_end + 1
+        row = text[row_start:row_end]
+        header_end = row_start - 1
+        if header_end <= 0 or _DELIMITER_ROW.fullmatch(row) is None:
             continue
         header_start = text.rfind("\n", 0, header_end) + 1
         header = text[header_start:header_end]
