@@ -109,10 +109,9 @@ class _UnescapeProcessor(UnescapeTreeprocessor):
             tail = element.tail
             if tail and "\x02" in tail:
                 element.tail = unescape(tail)
-            if element.attrib:
-                for key, value in element.items():
-                    if value is not None and "\x02" in value:
-                        element.set(key, unescape(value))
+            for key, value in element.items():
+                if value is not None and "\x02" in value:
+                    element.set(key, unescape(value))
 
 
 # GitHub's "autolink literal": bare http(s):// and www. addresses become links (after raw HTML, so

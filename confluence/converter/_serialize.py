@@ -56,12 +56,11 @@ def serialize(root: etree.Element, stash: list[object]) -> str:
             if tail:
                 append(escape_text(_PLACEHOLDER.sub(resolve, tail) if "\x02" in tail else tail))
             return
-        attrib = element.attrib
-        if attrib:
+        # items(), not .attrib: reading .attrib gives an attribute-less element a dict of its own.
+        items = element.items()
+        if items:
             attributes = "".join(
-                f' {name}="{escape_attribute(text_value(value))}"'
-                for name, value in attrib.items()
-                if value is not None
+                f' {name}="{escape_attribute(text_value(value))}"' for name, value in items if value is not None
             )
             opening = f"<{tag}{attributes}>"
         else:

@@ -132,8 +132,10 @@ class StorageRewriter:
                 count = seen.get(slug, 0)
                 seen[slug] = count + 1
                 self.targets.setdefault(slug if count == 0 else f"{slug}-{count}", element)
-            element_id = element.attrib.pop("id", None)
+            # get() first: reading .attrib gives every attribute-less element a dict of its own.
+            element_id = element.get("id")
             if element_id is not None:
+                del element.attrib["id"]
                 self.targets.setdefault(element_id.lower(), element)
 
     def _plant_anchors(self, root: etree.Element) -> None:
@@ -164,8 +166,8 @@ class StorageRewriter:
             if child.tag not in _REWRITTEN:
                 # Most elements (paragraphs, items, cells, emphasis) only lose their class:
                 # storage format has no CSS.
-                if child.attrib:
-                    child.attrib.pop("class", None)
+                if child.get("class") is not None:
+                    del child.attrib["class"]
                 if len(child):
                     self._rewrite_children(child)
                 index += 1
@@ -187,7 +189,7 @@ class StorageRewriter:
 
     def _rewrite(self, element: etree.Element) -> etree.Element | list[etree.Element] | None:
         tag = element.tag
-        classes = element.attrib.pop("class").split() if "class" in element.attrib else []
+        classes = element.attrib.pop("class").split() if element.get("class") is not None else []
         if tag == "pre":
             return self._code(element)
         if tag == "ul":
