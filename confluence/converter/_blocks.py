@@ -276,6 +276,14 @@ def normalise_lists(lines: list[str]) -> list[str]:
             previous_blank = True
             indented_paragraph = False
             continue
+        first = line[0]
+        if not stack and first not in " -*+" and not first.isdigit():
+            # Outside any list, a line that cannot be an item is kept as it is (what the
+            # general path below does with it, without the regex and the slicing).
+            out.append(line)
+            previous_in_paragraph = first not in "#" + STX
+            previous_blank = False
+            continue
         content = line.lstrip(" ")
         column = len(line) - len(content)
         item = _LIST_ITEM.match(line) if column < (stack[-1][1] + 4 if stack else 4) else None

@@ -120,8 +120,10 @@ class StorageRewriter:
         self.anchors: dict[str, str] = {}
 
     def run(self, root: etree.Element) -> None:
-        self._collect_targets(root)
-        self._plant_anchors(root)
+        # Only links to "#…" need targets (the footnotes' ids always come with such links).
+        if any((link.get("href") or "").startswith("#") for link in root.iter("a")):
+            self._collect_targets(root)
+            self._plant_anchors(root)
         self._rewrite_children(root)
 
     def _collect_targets(self, root: etree.Element) -> None:
