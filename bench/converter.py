@@ -193,6 +193,29 @@ def _milliseconds(samples: list[float]) -> dict[str, float]:
     return {key: value * 1000 if key != "runs" else value for key, value in _spread(samples).items()}
 
 
+def _ten_kilobyte_figure(
+    kind: str, document: str, times: dict[str, list[float]], wall: dict[str, list[float]]
+) -> dict:
+    converter_ms = statistics.median(times["converter"]) * 1000
+    baseline_ms = statistics.median(times["baseline"]) * 1000
+    return {
+        "figure": f"10 KB document conversion time ({kind})",
+        "value": converter_ms,
+        "unit": "ms",
+        "baseline": baseline_ms,
+        "ratio": converter_ms / baseline_ms,
+        "target": f"< {SMALL_DOCUMENT_TARGET_MS}",
+        "met": converter_ms < SMALL_DOCUMENT_TARGET_MS,
+        "details": {
+            "bytes": len(document.encode()),
+            "clock": "process CPU time",
+            "converter_ms": _milliseconds(times["converter"]),
+            "baseline_ms": _milliseconds(times["baseline"]),
+            "converter_wall_ms": _milliseconds(wall["converter"]),
+        },
+    }
+
+
 def run(*, smoke: bool = False) -> list[dict]:
     size = 20_000 if smoke else 1_000_000
     runs = 2 if smoke else 7
@@ -210,13 +233,9 @@ def run(*, smoke: bool = False) -> list[dict]:
     small = build_document(10_000)
     small_runs = 5 if smoke else 50
     small_times, small_wall = _interleaved({"converter": _converter, "baseline": _baseline}, small, small_runs)
-    small_median_ms = statistics.median(small_times["converter"]) * 1000
-    small_baseline_ms = statistics.median(small_times["baseline"]) * 1000
 
     prose = build_prose_document(10_000)
-    prose_times, _ = _interleaved({"converter": _converter, "baseline": _baseline}, prose, small_runs)
-    prose_median_ms = statistics.median(prose_times["converter"]) * 1000
-    prose_baseline_ms = statistics.median(prose_times["baseline"]) * 1000
+    prose_times, prose_wall = _interleaved({"converter": _converter, "baseline": _baseline}, prose, small_runs)
 
     converter_peak = _peak_memory(_converter, document)
     baseline_peak = _peak_memory(_baseline, document)
@@ -261,37 +280,8 @@ def run(*, smoke: bool = False) -> list[dict]:
             "met": None,
             "details": {**document_details, "measured_with": "tracemalloc"},
         },
-        {
-            "figure": "10 KB document conversion time (every construct, densely)",
-            "value": small_median_ms,
-            "unit": "ms",
-            "baseline": small_baseline_ms,
-            "ratio": small_median_ms / small_baseline_ms,
-            "target": f"< {SMALL_DOCUMENT_TARGET_MS}",
-            "met": small_median_ms < SMALL_DOCUMENT_TARGET_MS,
-            "details": {
-                "bytes": len(small.encode()),
-                "clock": "process CPU time",
-                "converter_ms": _milliseconds(small_times["converter"]),
-                "baseline_ms": _milliseconds(small_times["baseline"]),
-                "converter_wall_ms": _milliseconds(small_wall["converter"]),
-            },
-        },
-        {
-            "figure": "10 KB document conversion time (prose, like a README or runbook)",
-            "value": prose_median_ms,
-            "unit": "ms",
-            "baseline": prose_baseline_ms,
-            "ratio": prose_median_ms / prose_baseline_ms,
-            "target": f"< {SMALL_DOCUMENT_TARGET_MS}",
-            "met": prose_median_ms < SMALL_DOCUMENT_TARGET_MS,
-            "details": {
-                "bytes": len(prose.encode()),
-                "clock": "process CPU time",
-                "converter_ms": _milliseconds(prose_times["converter"]),
-                "baseline_ms": _milliseconds(prose_times["baseline"]),
-            },
-        },
+        _ten_kilobyte_figure("every construct, densely", small, small_times, small_wall),
+        _ten_kilobyte_figure("prose, like a README or runbook", prose, prose_times, prose_wall),
     ]
 
 
