@@ -46,6 +46,9 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 
 ANY_TRIGGER = re.compile("|".join(re.escape(t) for triggers in TRIGGERS.values() for t in triggers))
+# What makes the tree walk hand a text to the patterns: a trigger, or a placeholder to resolve.
+# Text holding neither would come back unchanged and be put back where it was.
+_WORK = re.compile(f"{ANY_TRIGGER.pattern}|{re.escape(INLINE_PLACEHOLDER_PREFIX)}")
 
 # A stashed node and a copy of the tag names above it, as Python-Markdown's run queues them.
 Stashed = tuple[etree.Element, list[str]]
@@ -105,6 +108,8 @@ class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
         tree_parents.append(tree.tag.lower())
         handle_inline = self._handle_inline
         process_placeholders = self._process_placeholders
+        # None when some pattern has no known trigger: every text is then handed to them.
+        work = _WORK.search if self._no_trigger is not None else None
         # Breadth first, as Python-Markdown's list used as a queue.
         queue: deque[Stashed] = deque([(tree, tree_parents)])
         while queue:
@@ -119,7 +124,7 @@ class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
             while index < len(element):
                 child = element[index]
                 text = child.text
-                if text and not isinstance(text, AtomicString):
+                if text and not isinstance(text, AtomicString) and (work is None or work(text) is not None):
                     parents.append(child.tag.lower())
                     child.text = None
                     nodes = process_placeholders(handle_inline(text), child, True)
@@ -127,7 +132,7 @@ class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
                     filled.append((child, nodes))
                     parents.pop()
                 tail = child.tail
-                if tail:
+                if tail and (work is None or isinstance(tail, AtomicString) or work(tail) is not None):
                     tail = handle_inline(tail)
                     holder = etree.Element("d")
                     child.tail = None
