@@ -229,6 +229,9 @@ def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
         return ("!!!" in block or block.startswith(indent)) and admonition_test(parent, block)
 
     admonition.test = admonition_precheck  # type: ignore[method-assign]
+    # A block that does not start with a space cannot start with the indent: the dispatch loop
+    # makes the "!!!" test for those itself, sparing most blocks a call to the precheck.
+    admonition.needles_unless_indented = ("!!!",)  # type: ignore[attr-defined]
 
 
 def _indented(first: str) -> bool:
@@ -260,9 +263,14 @@ _BLOCK_STARTS: dict[str, tuple[type[BlockProcessor], Callable[[str], bool]]] = {
 }
 
 
-# A processor offered a block, with the substrings of which the block must hold one (None: no
-# such test).
-Offer = tuple[tuple[str, ...] | None, BlockProcessor]
+# A processor offered a block: the substrings of which the block must hold one (None: no such
+# test), the processor's test and run (bound once, not per block), and the processor.
+Offer = tuple[
+    tuple[str, ...] | None,
+    Callable[[etree.Element, str], bool],
+    Callable[[etree.Element, list[str]], bool | None],
+    BlockProcessor,
+]
 
 
 def _block_dispatch(blockprocessors: Registry[BlockProcessor]) -> Callable[[str], list[Offer]]:
@@ -283,7 +291,12 @@ def _block_dispatch(blockprocessors: Registry[BlockProcessor]) -> Callable[[str]
         found = offered.get(first)
         if found is None:
             found = offered[first] = [
-                (needed, processor)
+                (
+                    needed if needed is not None or first == " " else getattr(processor, "needles_unless_indented", None),
+                    processor.test,
+                    processor.run,
+                    processor,
+                )
                 for processor, accepts, needed in zip(processors, accepts_start, needles, strict=True)
                 if accepts is None or accepts(first)
             ]
@@ -363,7 +376,7 @@ def build_markdown(state: ConversionState) -> Markdown:
             # BlockParser.parseBlocks, over the processors that may accept the block.
             while blocks:
                 block = blocks[0]
-                for needles, processor in processors_for(block[:1]):
+                for needles, test, run, processor in processors_for(block[:1]):
                     if needles is not None:
                         # A plain loop: a call per needle test costs more than the test.
                         for needle in needles:
@@ -371,8 +384,8 @@ def build_markdown(state: ConversionState) -> Markdown:
                                 break
                         else:
                             continue
-                    if processor.test(parent, block):
-                        if processor.run(parent, blocks) is not False:
+                    if test(parent, block):
+                        if run(parent, blocks) is not False:
                             break
                         if not blocks or blocks[0] is not block:
                             # A run that declined left another block first (none of ours
