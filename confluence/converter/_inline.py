@@ -46,6 +46,9 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 
 ANY_TRIGGER = re.compile("|".join(re.escape(t) for triggers in TRIGGERS.values() for t in triggers))
+# What makes the tree walk hand a text to the patterns: a trigger, or a placeholder to resolve.
+# Text holding neither would come back unchanged and be put back where it was.
+_WORK = re.compile(f"{ANY_TRIGGER.pattern}|{re.escape(INLINE_PLACEHOLDER_PREFIX)}")
 
 # A stashed node and a copy of the tag names above it, as Python-Markdown's run queues them.
 Stashed = tuple[etree.Element, list[str]]
@@ -97,6 +100,9 @@ class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
         # Text holding no trigger at all (most short runs: cells, items, headings) is returned
         # by one regex search instead of a test per pattern.
         self._no_trigger = ANY_TRIGGER if all(entry.triggers for entry in self._patterns) else None
+        # Each trigger once, to tell which patterns a text may hold before trying them in turn.
+        self._trigger_strings = sorted({trigger for entry in self._patterns for trigger in entry.triggers or ()})
+        self._candidates: dict[tuple[int, tuple[bool, ...]], list[int]] = {}
         self.stashed_nodes: dict[str, etree.Element | str] = {}
 
         # The root's ancestors are the given ones and the root itself (Python-Markdown reads
@@ -105,6 +111,8 @@ class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
         tree_parents.append(tree.tag.lower())
         handle_inline = self._handle_inline
         process_placeholders = self._process_placeholders
+        # None when some pattern has no known trigger: every text is then handed to them.
+        work = _WORK.search if self._no_trigger is not None else None
         # Breadth first, as Python-Markdown's list used as a queue.
         queue: deque[Stashed] = deque([(tree, tree_parents)])
         while queue:
@@ -119,7 +127,7 @@ class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
             while index < len(element):
                 child = element[index]
                 text = child.text
-                if text and not isinstance(text, AtomicString):
+                if text and not isinstance(text, AtomicString) and (work is None or work(text) is not None):
                     parents.append(child.tag.lower())
                     child.text = None
                     nodes = process_placeholders(handle_inline(text), child, True)
@@ -127,7 +135,7 @@ class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
                     filled.append((child, nodes))
                     parents.pop()
                 tail = child.tail
-                if tail:
+                if tail and (work is None or isinstance(tail, AtomicString) or work(tail) is not None):
                     tail = handle_inline(tail)
                     holder = etree.Element("d")
                     child.tail = None
@@ -154,9 +162,23 @@ class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
             return data
         patterns = self._patterns
         ancestors = self.ancestors
-        count = len(patterns)
+        # The patterns from pattern_index on whose trigger the text holds (or that have none).
+        # Replacing a match with a placeholder removes triggers and adds none (a placeholder
+        # holds no trigger and separates what was either side of it), so this list stays a
+        # superset of the patterns that may still match.
+        present = tuple([trigger in data for trigger in self._trigger_strings])
+        order = self._candidates.get((pattern_index, present))
+        if order is None:
+            holds = dict(zip(self._trigger_strings, present, strict=True))
+            order = self._candidates[pattern_index, present] = [
+                index
+                for index in range(pattern_index, len(patterns))
+                if patterns[index].triggers is None or any(holds[trigger] for trigger in patterns[index].triggers)
+            ]
+        position = 0
         start_index = 0
-        while pattern_index < count:
+        while position < len(order):
+            pattern_index = order[position]
             pattern = patterns[pattern_index]
             triggers = pattern.triggers
             if triggers is not None:
@@ -167,7 +189,7 @@ class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
                     if data.find(trigger, start_index) != -1:
                         break
                 else:
-                    pattern_index += 1
+                    position += 1
                     start_index = 0
                     continue
             excluded = False
@@ -186,7 +208,7 @@ class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
                         continue
                     break
             if found is None:
-                pattern_index += 1
+                position += 1
                 start_index = 0
                 continue
             assert start is not None and end is not None

@@ -98,9 +98,21 @@ class _LongTextGuard(Treeprocessor):
 
 class _UnescapeProcessor(UnescapeTreeprocessor):
     """Python-Markdown's unescaping of backslash-escaped characters, skipping the regex
-    substitution for the (almost all) texts that hold no placeholder."""
+    substitution for the (almost all) texts that hold no placeholder, and the whole walk when
+    no inline pattern produced one."""
+
+    def __init__(self, md: Markdown, inline: TriggeredInlineProcessor) -> None:
+        super().__init__(md)
+        self.inline = inline
 
     def run(self, root: etree.Element) -> None:
+        # Set by the inline processor's run, which comes first.
+        stash: dict[str, etree.Element | str] | None = getattr(self.inline, "stashed_nodes", None)
+        if stash is not None and not any(isinstance(node, str) and self.RE.search(node) for node in stash.values()):
+            # An escaped character ("\x0242\x03") only enters the tree as a string an inline
+            # pattern stashed (the escape and backtick patterns return one), put whole into a text
+            # or attribute when its placeholder is resolved: source text holds no STX.
+            return
         unescape = self.unescape
         for element in root.iter():
             text = element.text
@@ -179,12 +191,27 @@ _BLOCK_NEEDLES: dict[str, tuple[str, ...]] = {
     "table": ("|",),  # the header row is split on pipes; no pipe, no second column
     "hashheader": ("#",),
     "setextheader": ("\n=", "\n-"),
-    "hr": ("-", "_", "*"),
-    "deflist": (":",),
+    # Three of the same marker, at most two spaces apart: two of them are.
+    "hr": tuple(marker + gap + marker for marker in "-_*" for gap in ("", " ", "  ")),
+    "deflist": (": ",),  # a colon and at least one space
     "quote": (">",),
     "footnote": ("[^",),
     "reference": ("]:",),
 }
+
+
+def _add_tree_shortcuts(footnotes: FootnoteExtension) -> None:
+    """Cheap tests in front of tree searches that usually find nothing."""
+    # The footnotes extension looks for its place marker in every text and tail of the page,
+    # recursively and reading its configuration at each; itertext yields all of them (and the
+    # root's own text, which can only add a false alarm) from C.
+    find_placeholder = footnotes.findFootnotesPlaceholder
+    marker = footnotes.getConfig("PLACE_MARKER")
+
+    def placeholder_precheck(root: etree.Element) -> tuple[etree.Element, etree.Element, bool] | None:
+        return find_placeholder(root) if marker in "".join(root.itertext()) else None
+
+    footnotes.findFootnotesPlaceholder = placeholder_precheck  # type: ignore[method-assign]
 
 
 def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
@@ -202,6 +229,9 @@ def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
         return ("!!!" in block or block.startswith(indent)) and admonition_test(parent, block)
 
     admonition.test = admonition_precheck  # type: ignore[method-assign]
+    # A block that does not start with a space cannot start with the indent: the dispatch loop
+    # makes the "!!!" test for those itself, sparing most blocks a call to the precheck.
+    admonition.needles_unless_indented = ("!!!",)  # type: ignore[attr-defined]
 
 
 def _indented(first: str) -> bool:
@@ -233,9 +263,14 @@ _BLOCK_STARTS: dict[str, tuple[type[BlockProcessor], Callable[[str], bool]]] = {
 }
 
 
-# A processor offered a block, with the substrings of which the block must hold one (None: no
-# such test).
-Offer = tuple[tuple[str, ...] | None, BlockProcessor]
+# A processor offered a block: the substrings of which the block must hold one (None: no such
+# test), the processor's test and run (bound once, not per block), and the processor.
+Offer = tuple[
+    tuple[str, ...] | None,
+    Callable[[etree.Element, str], bool],
+    Callable[[etree.Element, list[str]], bool | None],
+    BlockProcessor,
+]
 
 
 def _block_dispatch(blockprocessors: Registry[BlockProcessor]) -> Callable[[str], list[Offer]]:
@@ -256,7 +291,12 @@ def _block_dispatch(blockprocessors: Registry[BlockProcessor]) -> Callable[[str]
         found = offered.get(first)
         if found is None:
             found = offered[first] = [
-                (needed, processor)
+                (
+                    needed if needed is not None or first == " " else getattr(processor, "needles_unless_indented", None),
+                    processor.test,
+                    processor.run,
+                    processor,
+                )
                 for processor, accepts, needed in zip(processors, accepts_start, needles, strict=True)
                 if accepts is None or accepts(first)
             ]
@@ -266,10 +306,11 @@ def _block_dispatch(blockprocessors: Registry[BlockProcessor]) -> Callable[[str]
 
 
 def build_markdown(state: ConversionState) -> Markdown:
+    footnotes = FootnoteExtension()
     md = Markdown(
         extensions=[
             TableExtension(),
-            FootnoteExtension(),
+            footnotes,
             DefListExtension(),
             AdmonitionExtension(),
             SaneListExtension(),
@@ -294,10 +335,12 @@ def build_markdown(state: ConversionState) -> Markdown:
     for pattern in md.inlinePatterns:
         if isinstance(pattern, LinkInlineProcessor):
             pattern.getText = brackets.get_text  # type: ignore[method-assign]
+    _add_tree_shortcuts(footnotes)
     md.treeprocessors.register(_FootnoteBacklinkSpace(md), "footnote_backlink_space", 49)
     md.treeprocessors.register(_LongTextGuard(md), "long_text_guard", 25)
-    md.treeprocessors.register(TriggeredInlineProcessor(md), "inline", 20)
-    md.treeprocessors.register(_UnescapeProcessor(md), "unescape", 0)
+    inline = TriggeredInlineProcessor(md)
+    md.treeprocessors.register(inline, "inline", 20)
+    md.treeprocessors.register(_UnescapeProcessor(md, inline), "unescape", 0)
     # Our serializer lays out the output; prettify's re-indenting is wasted work.
     md.treeprocessors.deregister("prettify")
 
@@ -333,7 +376,7 @@ def build_markdown(state: ConversionState) -> Markdown:
             # BlockParser.parseBlocks, over the processors that may accept the block.
             while blocks:
                 block = blocks[0]
-                for needles, processor in processors_for(block[:1]):
+                for needles, test, run, processor in processors_for(block[:1]):
                     if needles is not None:
                         # A plain loop: a call per needle test costs more than the test.
                         for needle in needles:
@@ -341,8 +384,8 @@ def build_markdown(state: ConversionState) -> Markdown:
                                 break
                         else:
                             continue
-                    if processor.test(parent, block):
-                        if processor.run(parent, blocks) is not False:
+                    if test(parent, block):
+                        if run(parent, blocks) is not False:
                             break
                         if not blocks or blocks[0] is not block:
                             # A run that declined left another block first (none of ours

@@ -15,7 +15,9 @@ from ._storage import StorageRewriter, heading_text
 from ._text import clean_text
 from .front_matter import FrontMatterValue, labels_from, split_front_matter
 
-_WHITESPACE_ONLY_LINES = re.compile(r"(?<=\n) +\n")
+# Starting with the newline, not a look-behind: the regex engine then skips to each newline
+# instead of trying every position.
+_WHITESPACE_ONLY_LINES = re.compile(r"\n +(?=\n)")
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,14 @@ INLINE_PIECES = [
     "<sub>", "</sub>", "<br>", "<span>", "</span>", "<!--", "-->", "<https://e.com/x>", "<a@b.c>",
     "https://e.com/a_(b)", "www.e.com", "&amp;", "&copy;", "&#65;", "\\", "\\*", "\\[", "  \n", "\n",
     " ", "word", "x", "\"t\"", "- ", "> ", "# ", "| a | b |\n|---|---|\n| ", "\n\n[^1]: note *n*",
-    "\n\n[r]: /url", "\n\n",
+    "\n\n[r]: /url", "\n\n", "///Footnotes Go Here///",
 ]
 inline_like = st.lists(st.sampled_from(INLINE_PIECES), max_size=30).map("".join)
 # Line starts of every kind of block, and characters near the edges of the processors' tests
 # (Unicode digits and spaces, which \d and \s accept).
 BLOCK_PIECES = [
     "\n", "\n\n", "\n\n    ", "\n  ", "- ", "+ ", "* ", "1. ", "2) ", "\u0663. ", "\u2003", "\u00a0", "    ",
-    "!!! note\n    ", "!!! tip \"T\"\n", "> ", "# ", "===", "---", "***", "___", "Term\n: def", "[TOC]", "[^1]: ",
+    "!!! note\n    ", "!!! tip \"T\"\n", "> ", "# ", "===", "---", "***", "___", "_ _ _", "*  * *", "Term\n: def", "[TOC]", "[^1]: ",
     "[r]: /u", "| a |\n|---|\n", "<div>", "<details>\n", "</details>", "```\n", "~~~", "text", "x",
 ]
 block_like = st.lists(st.sampled_from(BLOCK_PIECES + INLINE_PIECES[:20]), max_size=40).map("".join)
@@ -39,6 +39,7 @@ def without_shortcuts(monkeypatch):
     def plain(markdown: str):
         with monkeypatch.context() as patch:
             patch.setattr(_pipeline, "_add_block_prechecks", lambda blockprocessors: None)
+            patch.setattr(_pipeline, "_add_tree_shortcuts", lambda footnotes: None)
             patch.setattr(_pipeline, "_BLOCK_STARTS", {})  # every processor offered every block
             patch.setattr(_pipeline, "_BLOCK_NEEDLES", {})
             # Python-Markdown's own inline tree walk, every pattern on every text.
