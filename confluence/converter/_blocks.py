@@ -7,7 +7,7 @@ import re
 import xml.etree.ElementTree as etree
 
 from markdown.blockparser import BlockParser
-from markdown.blockprocessors import BlockProcessor, BlockQuoteProcessor
+from markdown.blockprocessors import BlockProcessor, BlockQuoteProcessor, SetextHeaderProcessor
 from markdown.extensions.admonition import AdmonitionProcessor
 from markdown.util import AtomicString
 
@@ -498,3 +498,39 @@ class ListAwareAdmonitionProcessor(AdmonitionProcessor):
     def detab(self, text: str, length: int | None = None) -> tuple[str, str]:
         block, rest = super().detab(text, length)
         return "\n".join(normalise_lists(block.split("\n"))), rest
+
+
+# Lines that cannot be the text of a setext heading: each starts a block of its own.
+_NOT_PARAGRAPH_TEXT = re.compile(
+    r"^ {0,3}(?:>|#{1,6}(?:[ \t]|$)|(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)|(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$)"
+    r"|^\s*\x02",
+    re.MULTILINE,
+)
+
+
+class ParagraphSetextProcessor(SetextHeaderProcessor):
+    """A setext heading underlines a paragraph, as on GitHub: every line of it ("Line one\nLine
+    two\n===" is one heading), and nothing else. Python-Markdown takes the one line above the
+    underline whatever it is, so "- item\n---" or "> quote\n---" became a heading holding the
+    list marker or the ">" instead of a list or quote followed by a rule."""
+
+    RE = re.compile(r"^(?P<text>(?:[^\n]*\n)+?)(?P<underline>=+|-+)[ \t]*(?:\n|$)")
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        match = self.RE.match(block)
+        return (
+            match is not None
+            and not match.group("text").startswith("    ")
+            and _NOT_PARAGRAPH_TEXT.search(match.group("text")) is None
+        )
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        block = blocks.pop(0)
+        match = self.RE.match(block)
+        assert match is not None
+        heading = etree.SubElement(parent, "h1" if match.group("underline")[0] == "=" else "h2")
+        heading.text = match.group("text").strip()
+        rest = block[match.end() :]
+        if rest:
+            blocks.insert(0, rest)
+

@@ -36,6 +36,7 @@ from ._blocks import (
     FenceProcessor,
     HtmlBlockProcessor,
     ListAwareAdmonitionProcessor,
+    ParagraphSetextProcessor,
     SeparateBlockQuoteProcessor,
     TocProcessor,
 )
@@ -346,6 +347,7 @@ def build_markdown(state: ConversionState) -> Markdown:
 
     parser = md.parser
     parser.blockprocessors.register(ListAwareAdmonitionProcessor(parser), "admonition", 105)
+    parser.blockprocessors.register(ParagraphSetextProcessor(parser), "setextheader", 60)
     parser.blockprocessors.register(DetailsProcessor(parser, state), "details", 87)
     parser.blockprocessors.register(FenceProcessor(parser, state), "fence", 86)
     parser.blockprocessors.register(HtmlBlockProcessor(parser), "safe_html_block", 85)

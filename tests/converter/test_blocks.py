@@ -144,3 +144,14 @@ def test_strikethrough_with_one_or_two_tildes():
     assert_converts("~one~ ~~two~~ a~b~c", "<p><del>one</del> <del>two</del> a<del>b</del>c</p>")
     # Tildes next to spaces are text: home directories are not struck through.
     assert_converts("cd ~/src and ~/bin, ~a~~", "<p>cd ~/src and ~/bin, ~a~~</p>")
+
+
+def test_a_setext_underline_makes_a_heading_of_the_whole_paragraph_above_it():
+    assert_converts("Line one\nline two\n===\n\nText\n---\nmore", "<h1>Line one\nline two</h1><h2>Text</h2><p>more</p>")
+
+
+def test_a_rule_right_after_a_list_or_quote_is_a_rule_not_a_heading():
+    # Python-Markdown alone made "- item" and "> quote" the heading's text.
+    assert_converts("- item\n---", "<ul><li>item</li></ul><hr/>")
+    assert_converts("> quote\n---", "<blockquote><p>quote</p></blockquote><hr/>")
+    assert_converts("a\n***\nb\n---", "<p>a</p><hr/><h2>b</h2>")
