@@ -320,8 +320,13 @@ class StorageRewriter:
         return image
 
     def _link(self, element: etree.Element) -> etree.Element | None:
+        if element.get("id") is not None:
+            # A named place no link points at: the name has no use on the page.
+            del element.attrib["id"]
         href = element.get("href")
         if href is None:
+            # A link without a target (<a name="…">) keeps its text, and its anchor if planted.
+            element.tag = "span"
             return None
         if not is_safe_url(href):
             # A javascript:/data:/vbscript: target is removed; the link text stays.

@@ -121,3 +121,15 @@ def test_image_width_and_height_in_pixels_are_kept():
         '<img src="https://e.com/x.png" width="400" height="50%" alt="x" style="border:0">',
         '<p><ac:image ac:alt="x" ac:width="400"><ri:url ri:value="https://e.com/x.png"/></ac:image></p>',
     )
+
+
+def test_a_named_html_anchor_is_a_link_target():
+    # The README idiom: <a name="install"></a> above a section, [install](#install) elsewhere.
+    assert_converts(
+        '<a name="install"></a>\n\n## Installing\n\nSee [the steps](#install).',
+        '<p><span><ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">install</ac:parameter>'
+        "</ac:structured-macro></span></p><h2>Installing</h2><p>See <ac:link ac:anchor=\"install\">"
+        "<ac:plain-text-link-body><![CDATA[the steps]]></ac:plain-text-link-body></ac:link>.</p>",
+    )
+    # Nobody links to it: no id reaches the page.
+    assert convert('<a name="unused" onclick="x">text</a>').body == "<p><span>text</span></p>"
