@@ -22,6 +22,7 @@ PIECES = [
     "\x01", "\x0b", "\ud800", "\udfff", "\ufffe", "\uffff", "\r", "\r\n", "é", "😀", "text ", "word",
     "<div>", "</div>", "<p>", "</p>", "<b>", "</b>", "<table>", "<tr><td>", "</td></tr>", "<pre>", "</pre>",
     "<img src=x.png width=9>", "a@b.co ", "~", "\\\n", "```python title=\"a.py\"\n", "[x](#word)", "## x ##  ",
+    '<a name="word">', "</a>", "===\n", "-\n",
 ]
 
 markdown_like = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
