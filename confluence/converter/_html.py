@@ -97,9 +97,10 @@ def make_element(tag: str, attributes: list[tuple[str, str | None]]) -> etree.El
     if tag == "a" and element.get("href") is None:
         # <a name="install"></a> is how READMEs mark a place that "[…](#install)" links to; the
         # name becomes an anchor macro there (the rewriter never lets the id itself through).
-        name = next((value for key, value in attributes if key.lower() in ("name", "id") and value), None)
-        if name is not None and clean_text(name).strip():
-            element.set("id", clean_text(name).strip())
+        name = next((value for key, value in attributes if key.lower() in ("name", "id") and value), "")
+        name = clean_text(name).strip()
+        if name:
+            element.set("id", name)
     return element
 
 

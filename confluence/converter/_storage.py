@@ -120,7 +120,8 @@ class StorageRewriter:
         self.anchors: dict[str, str] = {}
 
     def run(self, root: etree.Element) -> None:
-        # Only links to "#…" need targets (the footnotes' ids always come with such links).
+        # Only links to "#…" need targets. Without one, the only ids on the page are those of
+        # <a name="…"> elements, which _link removes.
         if any((link.get("href") or "").startswith("#") for link in root.iter("a")):
             self._collect_targets(root)
             self._plant_anchors(root)

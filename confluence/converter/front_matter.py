@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-_OPENING = re.compile(r"\A(?:\ufeff)?---[ \t]*\n")
+# A byte-order mark is removed by convert() before the front matter is looked for.
+_OPENING = re.compile(r"\A---[ \t]*\n")
 _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _KEY_VALUE = re.compile(r"^([A-Za-z_][\w.\-]*)[ \t]*:(?:[ \t]+(.*?))?[ \t]*$")
 _LIST_ITEM = re.compile(r"^[ \t]+-[ \t]+(.*?)[ \t]*$|^-[ \t]+(.*?)[ \t]*$")
