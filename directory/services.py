@@ -29,7 +29,7 @@ from confluence import client as confluence_client
 from confluence.client import ConfluenceClient
 from confluence.errors import AuthenticationFailed, ConfluenceError, NotFound, RateLimited, Unavailable
 from directory.models import ConfluenceUser, Page, PageActivity, Space, SyncRun
-from portal import confluence as portal_confluence
+from tokens import confluence as instance_confluence
 from tokens.models import Instance
 
 logger = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ def sync_run(
     keys = [key.strip() for key in spaces or [] if key.strip()]
     run = SyncRun.objects.create(instance=instance, spaces_requested=keys)
     own_client = client is None
-    confluence = client or portal_confluence.build_client(instance)
+    confluence = client or instance_confluence.build_client(instance)
     requests_before = confluence.requests_made
     sync = _Sync(run=run, instance=instance, client=confluence, progress=progress if progress is not None else _quiet)
     try:

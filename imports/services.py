@@ -27,8 +27,8 @@ from confluence.converter import convert
 from imports.models import IdempotencyKey, ImportRecord
 from imports.validation import ImportRequest, parse_import_request, parse_labels, partial_fields, printable
 from portal.api import error_body
-from portal.confluence import client_for
 from portal.errors import PortalError
+from tokens.confluence import client_for
 from tokens.models import Token
 
 logger = logging.getLogger(__name__)

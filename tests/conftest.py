@@ -39,16 +39,16 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def fake_sleep(monkeypatch):
     """Every Confluence client the portal builds during the test waits on a fake clock; the cache starts empty."""
-    from portal import confluence as portal_confluence
     from tests.fakes import FakeTime
+    from tokens import confluence as instance_confluence
 
     fake = FakeTime()
-    real_build = portal_confluence.build_client
+    real_build = instance_confluence.build_client
 
     def build(instance, **overrides):
         return real_build(instance, sleep=fake.sleep, clock=fake.clock, random=lambda: 0.5, **overrides)
 
-    monkeypatch.setattr(portal_confluence, "build_client", build)
-    portal_confluence._clients.clear()
+    monkeypatch.setattr(instance_confluence, "build_client", build)
+    instance_confluence._clients.clear()
     yield fake
-    portal_confluence._clients.clear()
+    instance_confluence._clients.clear()

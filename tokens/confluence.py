@@ -9,14 +9,19 @@ import threading
 from django.conf import settings
 
 from confluence.client import ConfluenceClient
-from tokens.models import Instance
+
+from .models import Instance
 
 _clients: dict[int, tuple[object, ConfluenceClient]] = {}
 _lock = threading.Lock()
 
 
 def build_client(instance: Instance, **overrides) -> ConfluenceClient:
-    """A new client with the instance's credentials (decrypted here, and kept only inside the client)."""
+    """A new client with the instance's credentials (decrypted here, and kept only inside the client).
+
+    The one constructor: imports and syncs reach it through ``client_for()``, the admin's Test connection
+    calls it directly with shorter limits. Raises ``SecretUnreadable`` when the stored token cannot be decrypted.
+    """
     secret = instance.api_token()
     options = {
         "base_url": instance.base_url,
