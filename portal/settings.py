@@ -120,6 +120,19 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 
+# Roles (groups) kept in step after every migrate (portal/roles.py): the auditor looks at everything, changes nothing.
+ROLES = {
+    "auditor": [
+        "tokens.view_instance",
+        "tokens.view_license",
+        "tokens.view_licensechange",
+        "tokens.view_token",
+        "tokens.view_tokenevent",
+        "imports.view_*",
+        "directory.view_*",
+    ],
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

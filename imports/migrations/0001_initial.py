@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('tokens', '0003_auditor_group'),
+        ('tokens', '0002_revoke_permission'),
     ]
 
     operations = [
