@@ -7,6 +7,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
+        from portal import checks  # noqa: F401 - registers the deploy checks
         from portal.roles import roles_sync
 
         post_migrate.connect(roles_sync, dispatch_uid="portal.roles_sync")

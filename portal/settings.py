@@ -117,6 +117,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # CACHE_URL to dbcache://portal_cache or redis://host:6379/0 so throttles and short-lived state
 # are shared between them.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # A Redis that stops answering costs each request at most this long before the portal goes on without it
+    # (portal/cache.py); without a bound, a host that drops packets would hold requests for the OS's TCP timeout.
+    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=1.0, socket_timeout=1.0)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 
@@ -146,7 +150,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -236,8 +240,8 @@ LOGGING = {
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
-            # Servers log to stdout. manage.py sends other commands' logs to stderr (LOG_STREAM), so a command's
-            # stdout is only what it prints: `issue_token` prints the secret alone there.
+            # Servers log to LOG_STREAM (stdout by default). manage.py sets it to stderr for every command that is
+            # not a server, whatever the environment says, so a command's stdout is only what it prints.
             "stream": f"ext://sys.{env.str('LOG_STREAM', default='stdout')}",
             "filters": ["request_id"],
             "formatter": "line",

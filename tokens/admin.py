@@ -13,7 +13,6 @@ import logging
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -25,6 +24,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 
 from directory.admin import last_sync_display, sync_directory
+from portal.cache import cache_call
 from portal.crypto import SecretUnreadable
 from portal.errors import PortalError
 from tokens import confluence as instance_confluence
@@ -339,9 +339,10 @@ class TokenAdmin(admin.ModelAdmin):
 
     def _issue(self, request: HttpRequest, form: IssueTokenForm) -> HttpResponse:
         nonce = form.cleaned_data["nonce"]
-        # cache.add is atomic: of two submissions of one form, only the first gets past this line.
-        if not IssueTokenForm.nonce_valid_for(nonce, request.user.pk) or not cache.add(
-            f"tokens:issue-nonce:{nonce}", True, timeout=3700
+        # cache.add is atomic: of two submissions of one form, only the first gets past this line. With the cache
+        # down the guard is skipped (True): a resubmitted form then meets the label's uniqueness and is refused.
+        if not IssueTokenForm.nonce_valid_for(nonce, request.user.pk) or not cache_call(
+            "add", f"tokens:issue-nonce:{nonce}", True, timeout=3700, default=True
         ):
             self.message_user(
                 request,
@@ -360,7 +361,7 @@ class TokenAdmin(admin.ModelAdmin):
             )
         except PortalError as refusal:
             # Nothing was issued: let the admin correct the form and submit it again.
-            cache.delete(f"tokens:issue-nonce:{nonce}")
+            cache_call("delete", f"tokens:issue-nonce:{nonce}")
             field = refusal.field if refusal.field in form.fields else None
             form.add_error(field, refusal.message)
             self.message_user(request, refusal.message, messages.ERROR)

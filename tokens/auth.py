@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import exceptions
@@ -23,6 +22,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from portal.cache import cache_call
 from portal.http import client_ip
 from tokens import secret as token_secret
 from tokens.models import Token
@@ -67,7 +67,8 @@ def _failure_key(address: str, window: str) -> str:
 
 def _check_throttle(address: str) -> None:
     window, remaining = _window()
-    if (cache.get(_failure_key(address, window)) or 0) >= failures_allowed_per_minute():
+    # With the cache down the count reads 0: authentication goes on, unthrottled, rather than failing.
+    if (cache_call("get", _failure_key(address, window)) or 0) >= failures_allowed_per_minute():
         raise AuthRateLimited(wait=remaining)
 
 
@@ -75,11 +76,11 @@ def _record_failure(address: str) -> None:
     window, _ = _window()
     key = _failure_key(address, window)
     # add() then incr(): atomic on memcached/redis/locmem, so processes sharing the cache count together.
-    cache.add(key, 0, timeout=FAILURE_WINDOW_SECONDS * 2)
+    cache_call("add", key, 0, timeout=FAILURE_WINDOW_SECONDS * 2)
     try:
-        cache.incr(key)
+        cache_call("incr", key)
     except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=FAILURE_WINDOW_SECONDS * 2)
+        cache_call("set", key, 1, timeout=FAILURE_WINDOW_SECONDS * 2)
 
 
 class BearerTokenAuthentication(BaseAuthentication):
