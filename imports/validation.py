@@ -6,11 +6,11 @@ getting a page it did not ask for.
 
 import hashlib
 import json
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from confluence.spaces import is_numeric_id, is_space_key
 from portal.errors import PortalError
 
 FIELDS = {"spaceId", "parentId", "pageTitle", "content", "overwrite", "labels", "sourceRef", "versionMessage"}
@@ -19,8 +19,6 @@ MAX_LABELS = 100
 MAX_LABEL_LENGTH = 255
 # Confluence refuses these in a label (and spaces, which would split one label into several).
 _LABEL_FORBIDDEN = set("!#&()*,.:;<>?@[]^") | {"\\", "/", '"', "'", "`", "{", "}", "|", "="}
-_SPACE_KEY = re.compile(r"^~?[A-Za-z0-9_]{1,255}$")
-_NUMERIC_ID = re.compile(r"^[0-9]{1,20}$")
 
 
 class InvalidRequest(PortalError):
@@ -51,7 +49,7 @@ class ImportRequest:
 
     @property
     def space_is_id(self) -> bool:
-        return bool(_NUMERIC_ID.match(self.space))
+        return is_numeric_id(self.space)
 
 
 def utf8_size(text: str) -> int:
@@ -123,11 +121,11 @@ def parse_import_request(data: Any, *, max_content_bytes: int) -> ImportRequest:
         )
     if not content.strip():
         raise PortalError("content must not be empty or whitespace", code="content_empty", field="content")
-    if not _SPACE_KEY.match(space):
+    if not is_space_key(space):
         raise InvalidRequest("spaceId must be a space key (e.g. DOCS) or a numeric space id", field="spaceId")
 
     parent_id = _string(data, "parentId")
-    if parent_id is not None and not _NUMERIC_ID.match(parent_id):
+    if parent_id is not None and not is_numeric_id(parent_id):
         raise InvalidRequest("parentId must be a numeric page id", field="parentId")
 
     overwrite = data.get("overwrite", False)

@@ -7,7 +7,6 @@ once, so a reload or a resubmission cannot show a secret again or silently issue
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from django.contrib import admin, messages
@@ -29,26 +28,22 @@ from portal.crypto import SecretUnreadable
 from portal.errors import PortalError
 from tokens import confluence as instance_confluence
 from tokens.forms import InstanceForm, IssueTokenForm, LicenseForm
-from tokens.models import MAX_LIVE_TOKENS, Instance, License, LicenseChange, Token, TokenEvent
-from tokens.selectors import instances_with_live_counts, licenses_expiring
+from tokens.models import (
+    MAX_LIVE_TOKENS,
+    Instance,
+    License,
+    LicenseChange,
+    LicenseState,
+    Token,
+    TokenEvent,
+    license_state,
+)
+from tokens.selectors import instances_with_live_counts
 from tokens.services import instance_create, instance_update, license_set, token_issue, token_revoke
 
 logger = logging.getLogger("tokens.admin")
 
 EXPIRING_WITHIN_DAYS = 30
-
-
-def license_state(license: License | None, at: dt.datetime | None = None) -> str:
-    if license is None:
-        return "no license"
-    today = timezone.localdate(at or timezone.now())
-    if not license.active:
-        return "switched off"
-    if today < license.valid_from:
-        return "not yet valid"
-    if today > license.valid_until:
-        return "lapsed"
-    return "active"
 
 
 class RefusalsAsMessages:
@@ -87,9 +82,9 @@ class InstanceAdmin(RefusalsAsMessages, admin.ModelAdmin):
     def license_column(self, instance: Instance) -> str:
         license = getattr(instance, "license", None)
         state = license_state(license)
-        if state == "active":
+        if state == LicenseState.ACTIVE:
             return f"active, {license.days_left()} days left"
-        return state
+        return state.label
 
     @admin.display(description="live tokens", ordering="live_token_count")
     def live_tokens_column(self, instance: Instance) -> str:
@@ -149,23 +144,14 @@ class LicenseStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [
-            ("expiring", f"expiring within {EXPIRING_WITHIN_DAYS} days"),
-            ("active", "active"),
-            ("lapsed", "lapsed"),
-            ("off", "switched off"),
-        ]
+        states = [(state.value, state.label) for state in LicenseState if state != LicenseState.NONE]
+        return [("expiring", f"expiring within {EXPIRING_WITHIN_DAYS} days"), *states]
 
     def queryset(self, request, queryset):
-        today = timezone.localdate()
         if self.value() == "expiring":
-            return queryset.filter(pk__in=licenses_expiring(EXPIRING_WITHIN_DAYS).values("pk"))
-        if self.value() == "active":
-            return queryset.filter(active=True, valid_from__lte=today, valid_until__gte=today)
-        if self.value() == "lapsed":
-            return queryset.filter(valid_until__lt=today)
-        if self.value() == "off":
-            return queryset.filter(active=False)
+            return queryset.expiring(EXPIRING_WITHIN_DAYS)
+        if self.value():
+            return queryset.in_state(self.value())
         return queryset
 
 
@@ -208,7 +194,7 @@ class LicenseAdmin(RefusalsAsMessages, admin.ModelAdmin):
 
     @admin.display(description="state")
     def state_column(self, license: License) -> str:
-        return license_state(license)
+        return license.state().label
 
     @admin.display(description="days left", ordering="valid_until")
     def days_left_column(self, license: License) -> int:
@@ -238,13 +224,12 @@ class TokenStateFilter(admin.SimpleListFilter):
         return Token.State.choices
 
     def queryset(self, request, queryset):
-        now = timezone.now()
         if self.value() == Token.State.LIVE:
-            return queryset.live(now)
+            return queryset.live()
         if self.value() == Token.State.EXPIRED:
-            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+            return queryset.expired()
         if self.value() == Token.State.REVOKED:
-            return queryset.filter(revoked_at__isnull=False)
+            return queryset.revoked()
         return queryset
 
 

@@ -104,6 +104,36 @@ class Instance(models.Model):
     api_token.do_not_call_in_templates = True
 
 
+class LicenseState(models.TextChoices):
+    """What a license says today. The one place the four conditions are written (with LicenseQuerySet.in_state)."""
+
+    ACTIVE = "active", "active"
+    OFF = "off", "switched off"
+    NOT_YET_VALID = "not_yet_valid", "not yet valid"
+    LAPSED = "lapsed", "lapsed"
+    NONE = "none", "no license"
+
+
+class LicenseQuerySet(models.QuerySet):
+    def in_state(self, state: str, at: dt.datetime | None = None) -> LicenseQuerySet:
+        """The licenses `License.state(at)` would put in `state` (switched off wins over the dates, as there)."""
+        today = timezone.localdate(at or timezone.now())
+        conditions = {
+            LicenseState.OFF: Q(active=False),
+            LicenseState.NOT_YET_VALID: Q(active=True, valid_from__gt=today),
+            LicenseState.LAPSED: Q(active=True, valid_until__lt=today),
+            LicenseState.ACTIVE: Q(active=True, valid_from__lte=today, valid_until__gte=today),
+        }
+        if state not in conditions:
+            return self.none()
+        return self.filter(conditions[state])
+
+    def expiring(self, within_days: int, at: dt.datetime | None = None) -> LicenseQuerySet:
+        """Licenses still valid today whose last day falls within the next `within_days` days."""
+        today = timezone.localdate(at or timezone.now())
+        return self.filter(valid_until__gte=today, valid_until__lt=today + dt.timedelta(days=within_days))
+
+
 class License(models.Model):
     """Whether an instance may be issued tokens. One per instance; every change is kept in LicenseChange."""
 
@@ -113,6 +143,8 @@ class License(models.Model):
     valid_until = models.DateField(help_text="The last day the license is valid (inclusive).")
     active = models.BooleanField(default=True, help_text="Switch off to suspend issuing at once.")
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LicenseQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -128,9 +160,18 @@ class License(models.Model):
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
             raise ValidationError({"valid_until": "The license cannot end before it starts."})
 
+    def state(self, at: dt.datetime | None = None) -> LicenseState:
+        if not self.active:
+            return LicenseState.OFF
+        today = timezone.localdate(at or timezone.now())
+        if today < self.valid_from:
+            return LicenseState.NOT_YET_VALID
+        if today > self.valid_until:
+            return LicenseState.LAPSED
+        return LicenseState.ACTIVE
+
     def is_active(self, at: dt.datetime | None = None) -> bool:
-        day = timezone.localdate(at or timezone.now())
-        return self.active and self.valid_from <= day <= self.valid_until
+        return self.state(at) == LicenseState.ACTIVE
 
     def days_left(self, at: dt.datetime | None = None) -> int:
         """Days of validity left counting today; 0 once lapsed."""
@@ -154,9 +195,26 @@ class LicenseChange(models.Model):
         return f"{self.license.instance} license changed {self.changed_at:%Y-%m-%d %H:%M}"
 
 
+def license_state(license: License | None, at: dt.datetime | None = None) -> LicenseState:
+    """The state of an instance's license, where the instance may have none."""
+    return LicenseState.NONE if license is None else license.state(at)
+
+
+def live_token_condition(at: dt.datetime | None = None, *, via: str = "") -> Q:
+    """A token is live when it is neither revoked nor expired: the one definition, for querysets and for
+    conditional counts across a relation (`via="tokens__"` counts an instance's live tokens)."""
+    return Q(**{f"{via}revoked_at__isnull": True, f"{via}expires_at__gt": at or timezone.now()})
+
+
 class TokenQuerySet(models.QuerySet):
     def live(self, at: dt.datetime | None = None) -> TokenQuerySet:
-        return self.filter(revoked_at__isnull=True, expires_at__gt=at or timezone.now())
+        return self.filter(live_token_condition(at))
+
+    def expired(self, at: dt.datetime | None = None) -> TokenQuerySet:
+        return self.filter(revoked_at__isnull=True, expires_at__lte=at or timezone.now())
+
+    def revoked(self) -> TokenQuerySet:
+        return self.filter(revoked_at__isnull=False)
 
 
 class Token(models.Model):

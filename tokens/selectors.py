@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Count, QuerySet
 
 from tokens import secret as token_secret
 from tokens.errors import InstanceNotFound, TokenNotFound
-from tokens.models import Instance, License, Token
+from tokens.models import Instance, Token, live_token_condition
 
 
 def instance_by_name(name: str) -> Instance:
@@ -27,16 +26,7 @@ def live_tokens(instance: Instance, at: dt.datetime | None = None) -> QuerySet[T
 
 def instances_with_live_counts(at: dt.datetime | None = None) -> QuerySet[Instance]:
     """Instances annotated with `live_token_count`, in one query (the admin's list)."""
-    now = at or timezone.now()
-    return Instance.objects.annotate(
-        live_token_count=Count("tokens", filter=Q(tokens__revoked_at__isnull=True, tokens__expires_at__gt=now))
-    )
-
-
-def licenses_expiring(within_days: int, at: dt.datetime | None = None) -> QuerySet[License]:
-    """Licenses still valid today whose last day falls within the next `within_days` days."""
-    today = timezone.localdate(at or timezone.now())
-    return License.objects.filter(valid_until__gte=today, valid_until__lt=today + dt.timedelta(days=within_days))
+    return Instance.objects.annotate(live_token_count=Count("tokens", filter=live_token_condition(at, via="tokens__")))
 
 
 def token_by_reference(reference: str) -> Token:

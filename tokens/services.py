@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from confluence.spaces import is_space_key
 from tokens import secret as token_secret
 from tokens.errors import (
     AlreadyRevoked,
@@ -38,8 +39,10 @@ from tokens.models import (
     Instance,
     License,
     LicenseChange,
+    LicenseState,
     Token,
     TokenEvent,
+    license_state,
 )
 
 logger = logging.getLogger("tokens")
@@ -47,8 +50,6 @@ logger = logging.getLogger("tokens")
 Actor = AbstractBaseUser | None
 
 _LABEL = re.compile(r"^[A-Za-z0-9_-]{3,50}$")
-# Global space keys are letters and digits; personal spaces are "~" + an account id.
-_SPACE_KEY = re.compile(r"^~?[A-Za-z0-9]{1,255}$")
 _UNSET: Any = object()
 
 
@@ -195,7 +196,7 @@ def _clean_spaces(spaces: Iterable[str]) -> list[str]:
     cleaned: list[str] = []
     for raw in spaces:
         key = str(raw).strip()
-        if not _SPACE_KEY.match(key):
+        if not is_space_key(key):
             raise SpacesInvalid(
                 f"{key!r} is not a space key: use letters and digits (e.g. DOCS), or ~ and an account id.",
                 field="spaces",
@@ -231,8 +232,9 @@ def token_issue(
             raise InstanceNotFound(f"The instance {instance.name!r} does not exist (any more).", field="instance")
         now = timezone.now()
         license = License.objects.filter(instance=locked).first()
-        if license is None or not license.is_active(now):
-            raise LicenseInactive(_license_refusal(locked, license, now), field="instance")
+        state = license_state(license, now)
+        if state != LicenseState.ACTIVE:
+            raise LicenseInactive(_license_refusal(locked, license, state), field="instance")
         if Token.objects.filter(instance=locked, label__iexact=label).exists():
             raise LabelTaken(
                 f"The instance {locked.name} already has a token labelled {label!r}; labels are never reused, "
@@ -270,13 +272,12 @@ def token_issue(
     return IssuedToken(token=token, secret=secret)
 
 
-def _license_refusal(instance: Instance, license: License | None, now: dt.datetime) -> str:
+def _license_refusal(instance: Instance, license: License | None, state: LicenseState) -> str:
     if license is None:
         return f"The instance {instance.name} has no license, so no tokens can be issued for it."
-    if not license.active:
+    if state == LicenseState.OFF:
         return f"The license of {instance.name} is switched off, so no tokens can be issued for it."
-    today = timezone.localdate(now)
-    if today < license.valid_from:
+    if state == LicenseState.NOT_YET_VALID:
         return f"The license of {instance.name} starts on {license.valid_from:%Y-%m-%d}; tokens can be issued from then."
     return f"The license of {instance.name} lapsed on {license.valid_until:%Y-%m-%d}, so no tokens can be issued for it."
 

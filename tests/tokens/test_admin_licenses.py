@@ -42,6 +42,22 @@ def test_state_days_left_and_the_expiring_filter(admin_client):
     assert "expiring within 30 days" in expiring
 
 
+def test_each_state_filter_lists_the_licenses_in_that_state(admin_client):
+    licensed("current", 10)
+    licensed("gone", -5)
+    licensed("paused", 10, active=False)
+    today = timezone.localdate()
+    license_set(
+        instance=make_instance("future", licensed=False), reference="LIC-future", valid_from=today + dt.timedelta(days=3),
+        valid_until=today + dt.timedelta(days=30), active=True, actor=None,
+    )
+    expected = {"active": "LIC-current", "lapsed": "LIC-gone", "off": "LIC-paused", "not_yet_valid": "LIC-future"}
+    for state, reference in expected.items():
+        html = admin_client.get(LIST_URL, {"state": state}).content.decode()
+        assert [ref for ref in expected.values() if ref in html] == [reference], state
+    assert "not yet valid" in admin_client.get(LIST_URL).content.decode()
+
+
 def test_changing_a_license_in_the_admin_records_who_and_what(admin_client):
     license = licensed("acme", 100)
     url = reverse("admin:tokens_license_change", args=[license.pk])

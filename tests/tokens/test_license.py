@@ -57,3 +57,36 @@ def test_after_the_license_lapses_issuing_stops_but_earlier_tokens_keep_working(
         created_at=timezone.now() - dt.timedelta(days=30), expires_at=timezone.now() - dt.timedelta(seconds=1)
     )
     assert client.get("/api/v1/token").json()["error"]["code"] == "token_expired"
+
+
+@pytest.mark.parametrize(
+    ("active", "starts", "ends", "state", "label"),
+    [
+        (True, -10, 10, "active", "active"),
+        (True, 0, 0, "active", "active"),
+        (False, -10, 10, "off", "switched off"),
+        (False, -30, -1, "off", "switched off"),
+        (True, 1, 10, "not_yet_valid", "not yet valid"),
+        (True, -30, -1, "lapsed", "lapsed"),
+    ],
+)
+def test_a_license_state_and_the_queryset_filter_agree(active, starts, ends, state, label):
+    from tokens.models import License, LicenseState
+
+    today = timezone.localdate()
+    instance = make_instance(licensed=False)
+    license = license_set(
+        instance=instance, reference="LIC", valid_from=today + dt.timedelta(days=starts),
+        valid_until=today + dt.timedelta(days=ends), active=active, actor=None,
+    )
+    assert license.state() == state
+    assert license.state().label == label
+    assert license.is_active() is (state == "active")
+    for other in LicenseState:
+        assert License.objects.in_state(other).filter(pk=license.pk).exists() is (other == state)
+
+
+def test_an_instance_without_a_license_is_in_the_no_license_state():
+    from tokens.models import license_state
+
+    assert license_state(None).label == "no license"

@@ -85,7 +85,7 @@ class Command(BaseCommand):
                 actor=None,
             )
         verb = "Created" if existing is None else "Updated"
-        state = "active" if license.is_active() else "not active today"
+        state = license.state().label
         self.stdout.write(
             f"{verb} instance {instance.name} ({instance.base_url}); license {license.reference} valid "
             f"{license.valid_from:%Y-%m-%d} to {license.valid_until:%Y-%m-%d} ({state})."
