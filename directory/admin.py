@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from directory.models import ConfluenceUser, Page, PageActivity, Space, SyncRun
 from directory.selectors import last_sync, most_viewed_pages, pages_published_by_portal
 from directory.services import summary, sync_run
+from tokens.admin import InstanceAdmin
 from tokens.models import Instance
 
 RUN_PERMISSION = "directory.add_syncrun"
@@ -236,3 +237,15 @@ def last_sync_display(model_admin: admin.ModelAdmin, instance: Instance) -> str:
         f"{len(run.errors)} problem{'' if len(run.errors) == 1 else 's'}" if run.errors else "no problems",
         run_link,
     )
+
+
+# The directory extends the instance admin instead of tokens/ importing the directory: the dependency points down.
+admin.site.unregister(Instance)
+
+
+@admin.register(Instance)
+class InstanceWithDirectoryAdmin(InstanceAdmin):
+    actions = [*InstanceAdmin.actions, sync_directory]
+    readonly_fields = [*InstanceAdmin.readonly_fields, "last_directory_sync"]
+    fieldsets = [*InstanceAdmin.fieldsets, ("Confluence directory", {"fields": ["last_directory_sync"]})]
+    last_directory_sync = last_sync_display

@@ -22,7 +22,6 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 
-from directory.admin import last_sync_display, sync_directory
 from portal.cache import cache_call
 from portal.crypto import SecretUnreadable
 from portal.errors import PortalError
@@ -66,14 +65,13 @@ class InstanceAdmin(RefusalsAsMessages, admin.ModelAdmin):
     form = InstanceForm
     list_display = ["name", "base_url", "auth_type", "license_column", "live_tokens_column", "api_token_column"]
     search_fields = ["name", "base_url"]
-    actions = ["test_connection", sync_directory]
-    readonly_fields = ["last_directory_sync"]
+    # Other apps extend this admin with their own actions and fields (directory/admin.py adds the sync);
+    # tokens/ knows nothing of them.
+    actions = ["test_connection"]
     fieldsets = [
         (None, {"fields": ["name", "base_url"]}),
         ("Service account", {"fields": ["auth_type", "email", "api_token", "cloud_id"]}),
-        ("Confluence directory", {"fields": ["last_directory_sync"]}),
     ]
-    last_directory_sync = last_sync_display
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Instance]:
         return instances_with_live_counts().select_related("license")
