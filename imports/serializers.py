@@ -23,14 +23,16 @@ class ImportRequestSerializer(serializers.Serializer):
 
 
 class ImportResultSerializer(serializers.Serializer):
-    importId = serializers.UUIDField()  # noqa: N815
-    status = serializers.ChoiceField(choices=ImportRecord.Operation.choices)
-    pageId = serializers.CharField()  # noqa: N815
-    pageTitle = serializers.CharField()  # noqa: N815
-    spaceId = serializers.CharField()  # noqa: N815
-    spaceKey = serializers.CharField()  # noqa: N815
-    version = serializers.IntegerField()
-    url = serializers.URLField()
+    """The answer to a successful import, rendered from its audit record (also the body a replay sends)."""
+
+    importId = serializers.UUIDField(source="id")  # noqa: N815
+    status = serializers.ChoiceField(source="operation", choices=ImportRecord.Operation.choices)
+    pageId = serializers.CharField(source="page_id")  # noqa: N815
+    pageTitle = serializers.CharField(source="title")  # noqa: N815
+    spaceId = serializers.CharField(source="space_id")  # noqa: N815
+    spaceKey = serializers.CharField(source="space_key")  # noqa: N815
+    version = serializers.IntegerField(source="page_version")
+    url = serializers.URLField(source="page_url")
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -12,19 +12,18 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import exceptions as drf_exceptions
 
 from confluence import errors as cf
 from confluence.client import ConfluenceClient, Page, Property
 from confluence.converter import convert
 from imports.models import IdempotencyKey, ImportRecord
+from imports.serializers import ImportResultSerializer
 from imports.validation import ImportRequest, parse_import_request, parse_labels, partial_fields, printable
 from portal.api import error_body
 from portal.errors import PortalError
@@ -49,6 +48,14 @@ class RequestMeta:
     idempotency_key: str | None = None
 
 
+@dataclass(frozen=True)
+class UnreadableBody:
+    """The view could not read the request body (too large to read, not JSON). The import is refused with
+    `error`, and recorded like every other refusal."""
+
+    error: PortalError
+
+
 @dataclass
 class ImportOutcome:
     http_status: int
@@ -65,8 +72,11 @@ def page_hash(title: str, body: str) -> str:
 # --------------------------------------------------------------------------------------------- entry
 
 
-def import_submit(*, token: Token, meta: RequestMeta, read_data: Callable[[], Any]) -> ImportOutcome:
-    """Run one import request. Raises PortalError for every refusal (after recording it)."""
+def import_submit(*, token: Token, meta: RequestMeta, data: Any) -> ImportOutcome:
+    """Run one import request: ``data`` is the parsed JSON body, or ``UnreadableBody`` when there is none to parse.
+
+    Raises PortalError for every refusal (after recording it).
+    """
     started = time.monotonic()
     record, retry_after = _record_received(token=token, meta=meta)
     claimed: IdempotencyKey | None = None
@@ -84,7 +94,7 @@ def import_submit(*, token: Token, meta: RequestMeta, read_data: Callable[[], An
             raise PortalError(
                 "Idempotency-Key must be 1 to 255 printable characters", code="invalid_request", field="Idempotency-Key"
             )
-        request = _read_request(record=record, meta=meta, read_data=read_data)
+        request = _read_request(record=record, data=data)
         if meta.idempotency_key:
             claim = _claim_idempotency_key(token=token, key=meta.idempotency_key, request=request, record=record)
             if isinstance(claim, ImportRecord):
@@ -95,11 +105,12 @@ def import_submit(*, token: Token, meta: RequestMeta, read_data: Callable[[], An
                 record.response_body = claim.response_body
                 return ImportOutcome(claim.http_status or 200, claim.response_body or {}, record)
             claimed = claim
-        body = _import(token=token, request=request, record=record)
+        _import(token=token, request=request, record=record)
         record.status = Status.SUCCEEDED
         record.http_status = 201 if record.operation == ImportRecord.Operation.CREATED else 200
-        record.response_body = body
-        return ImportOutcome(record.http_status, body, record)
+        # Rendered by the serializer that documents it, once: what is sent now is what a replay sends.
+        record.response_body = dict(ImportResultSerializer(record).data)
+        return ImportOutcome(record.http_status, record.response_body, record)
     except PortalError as error:
         record.status = Status.FAILED if error.status >= 500 else Status.REJECTED
         record.http_status = error.status
@@ -137,7 +148,8 @@ def _record_received(*, token: Token, meta: RequestMeta) -> tuple[ImportRecord, 
     needs no shared cache; the row lock serialises concurrent requests of one token only.
     """
     now = timezone.now()
-    with transaction.atomic():
+    # durable: Django checks that no outer transaction could roll the record back with it.
+    with transaction.atomic(durable=True):
         Token.objects.select_for_update().filter(pk=token.pk).values_list("pk", flat=True).get()
         limit = settings.IMPORT_RATE_LIMIT_PER_MINUTE
         # The limit-th newest import of the window, if there is one: the token is at its limit, and may go on
@@ -168,23 +180,9 @@ def _record_received(*, token: Token, meta: RequestMeta) -> tuple[ImportRecord, 
     return record, retry_after
 
 
-def _read_request(*, record: ImportRecord, meta: RequestMeta, read_data: Callable[[], Any]) -> ImportRequest:
-    if meta.content_length is not None and meta.content_length > settings.IMPORT_MAX_BODY_BYTES:
-        raise PortalError(
-            f"the request body is {meta.content_length} bytes; content may be at most "
-            f"{settings.IMPORT_MAX_CONTENT_BYTES} bytes of UTF-8",
-            code="content_too_large",
-            field="content",
-            status=413,
-        )
-    try:
-        data = read_data()
-    except drf_exceptions.UnsupportedMediaType as exc:
-        raise PortalError(
-            "send the body as JSON with Content-Type: application/json", code="unsupported_media_type", status=415
-        ) from exc
-    except drf_exceptions.APIException as exc:
-        raise PortalError(f"the body is not valid JSON: {exc.detail}", code="invalid_request") from exc
+def _read_request(*, record: ImportRecord, data: Any) -> ImportRequest:
+    if isinstance(data, UnreadableBody):
+        raise data.error
     for name, value in partial_fields(data).items():
         setattr(record, name, value)
     request = parse_import_request(data, max_content_bytes=settings.IMPORT_MAX_CONTENT_BYTES)
@@ -249,7 +247,7 @@ def _claim_idempotency_key(
 # ----------------------------------------------------------------------------------- the import
 
 
-def _import(*, token: Token, request: ImportRequest, record: ImportRecord) -> dict[str, Any]:
+def _import(*, token: Token, request: ImportRequest, record: ImportRecord) -> None:
     if not request.space_is_id and not token.allows_space(request.space):
         raise _space_forbidden(request.space)
 
@@ -273,16 +271,6 @@ def _import(*, token: Token, request: ImportRequest, record: ImportRecord) -> di
 
     record.operation = operation
     _note_page(record, page)
-    return {
-        "importId": str(record.pk),
-        "status": operation,
-        "pageId": page.id,
-        "pageTitle": page.title,
-        "spaceId": space.id,
-        "spaceKey": space.key,
-        "version": page.version,
-        "url": page.web_url,
-    }
 
 
 def _write_page(

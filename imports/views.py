@@ -2,9 +2,12 @@
 
 import ipaddress
 import uuid
+from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,10 +21,9 @@ from imports.serializers import (
     ImportRequestSerializer,
     ImportResultSerializer,
 )
-from imports.services import RequestMeta, import_submit
+from imports.services import RequestMeta, UnreadableBody, import_submit
 from portal.errors import PortalError
 from portal.http import client_ip
-from tokens.auth import BearerTokenAuthentication, HasToken
 
 
 def _address(request: Request) -> str | None:
@@ -39,6 +41,30 @@ def _content_length(request: Request) -> int | None:
         return None
 
 
+def _body(request: Request) -> Any:
+    """The parsed JSON body, or why there is none. A body longer than any import may be is refused from its
+    Content-Length alone, before it is read; DRF's parse errors become the contract's codes here, in the view."""
+    length = _content_length(request)
+    if length is not None and length > settings.IMPORT_MAX_BODY_BYTES:
+        return UnreadableBody(
+            PortalError(
+                f"the request body is {length} bytes; content may be at most "
+                f"{settings.IMPORT_MAX_CONTENT_BYTES} bytes of UTF-8",
+                code="content_too_large",
+                field="content",
+                status=413,
+            )
+        )
+    try:
+        return request.data
+    except exceptions.UnsupportedMediaType:
+        return UnreadableBody(
+            PortalError("send the body as JSON with Content-Type: application/json", code="unsupported_media_type", status=415)
+        )
+    except exceptions.APIException as error:
+        return UnreadableBody(PortalError(f"the body is not valid JSON: {error.detail}", code="invalid_request"))
+
+
 class ImportPagination(CursorPagination):
     ordering = "-received_at"
     page_size = 50
@@ -50,9 +76,6 @@ ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403,
 
 
 class ImportListCreate(APIView):
-    authentication_classes = [BearerTokenAuthentication]
-    permission_classes = [HasToken]
-
     @extend_schema(
         operation_id="imports_create",
         summary="Import Markdown as a Confluence page",
@@ -73,7 +96,7 @@ class ImportListCreate(APIView):
             content_length=_content_length(request),
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
-        outcome = import_submit(token=request.auth, meta=meta, read_data=lambda: request.data)
+        outcome = import_submit(token=request.auth, meta=meta, data=_body(request))
         return Response(outcome.body, status=outcome.http_status, headers=outcome.headers)
 
     @extend_schema(
@@ -101,9 +124,6 @@ class ImportListCreate(APIView):
 
 
 class ImportDetail(APIView):
-    authentication_classes = [BearerTokenAuthentication]
-    permission_classes = [HasToken]
-
     @extend_schema(
         operation_id="imports_retrieve",
         summary="The audit record of one import",

@@ -180,8 +180,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    # Every endpoint takes a portal token, set once here; the schema, its docs page and the JSON 404 opt out.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tokens.auth.HasToken"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -193,6 +194,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Import Markdown into Confluence Cloud pages with a portal-issued bearer token.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
