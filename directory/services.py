@@ -13,6 +13,7 @@ credentials themselves, or the space list, ends the run early.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -22,7 +23,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from confluence import client as confluence_client
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
+M = TypeVar("M", bound="models.Model")
 
 BATCH = confluence_client.V2_PAGE_LIMIT  # one v2 page of results is one database batch
 USERS_BULK_BATCH = confluence_client.USERS_BULK_BATCH
@@ -247,31 +249,24 @@ class _Sync:
                         "space's \"View\" permission. It was skipped."
                     )
         now = timezone.now()
-        existing = {s.confluence_id: s for s in Space.objects.filter(instance=self.instance, confluence_id__in=[r.id for r in remote])}
-        rows: list[Space] = []
-        new: list[Space] = []
-        changed: list[Space] = []
-        for item in remote:
-            values = {
+        remote_ids = [r.id for r in remote]
+        existing = {s.confluence_id: s for s in Space.objects.filter(instance=self.instance, confluence_id__in=remote_ids)}
+        wanted = {
+            item.id: {
                 "key": item.key, "name": item.name[:255], "type": item.type, "status": item.status,
                 "homepage_id": item.homepage_id or "", "web_url": item.web_url,
             }
-            row = existing.get(item.id)
-            if row is None:
-                row = Space(instance=self.instance, confluence_id=item.id, first_seen_at=now, changed_at=now, **values)
-                new.append(row)
-            elif _assign(row, values):
-                row.changed_at = now
-                changed.append(row)
-            rows.append(row)
-        with transaction.atomic():
-            Space.objects.bulk_create(new)
-            Space.objects.bulk_update(changed, [*SPACE_FIELDS, "changed_at"])
+            for item in remote
+        }
+        new, changed = _upsert(
+            Space, existing, wanted, SPACE_FIELDS, now=now,
+            make=lambda key, values: Space(instance=self.instance, confluence_id=key, first_seen_at=now, **values),
+        )
         self.run_row.rows_written += len(new) + len(changed)
-        if new or changed:
+        if new:
             # bulk_create does not return ids on every database; the pages need them.
-            ids = {r.confluence_id: r for r in Space.objects.filter(instance=self.instance, confluence_id__in=[r.id for r in remote])}
-            rows = [ids[r.confluence_id] for r in rows]
+            existing = {s.confluence_id: s for s in Space.objects.filter(instance=self.instance, confluence_id__in=remote_ids)}
+        rows = [existing[key] for key in wanted]
         self.say(f"spaces: {len(rows)} to read ({', '.join(r.key for r in rows) or 'none'})")
         return rows
 
@@ -302,10 +297,8 @@ class _Sync:
     def _write_pages(self, space: Space, batch: list[confluence_client.Page]) -> None:
         now = timezone.now()
         existing = {p.page_id: p for p in Page.objects.filter(instance=self.instance, page_id__in=[p.id for p in batch])}
-        new: list[Page] = []
-        changed: list[Page] = []
-        for item in batch:
-            values: dict[str, Any] = {
+        wanted = {
+            item.id: {
                 "space": space,
                 "title": item.title[:255],
                 "parent_id": item.parent_id or "",
@@ -317,16 +310,12 @@ class _Sync:
                 "web_url": item.web_url,
                 "gone_at": None,
             }
-            row = existing.get(item.id)
-            if row is None:
-                new.append(Page(instance=self.instance, page_id=item.id, first_seen_at=now, changed_at=now, **values))
-            elif _assign(row, values):
-                row.changed_at = now
-                changed.append(row)
-        if new or changed:
-            with transaction.atomic():
-                Page.objects.bulk_create(new)
-                Page.objects.bulk_update(changed, [*PAGE_FIELDS, "changed_at"])
+            for item in batch
+        }
+        new, changed = _upsert(
+            Page, existing, wanted, PAGE_FIELDS, now=now,
+            make=lambda key, values: Page(instance=self.instance, page_id=key, first_seen_at=now, **values),
+        )
         self.run_row.pages_seen += len(batch)
         self.run_row.pages_created += len(new)
         self.run_row.pages_updated += len(changed)
@@ -379,22 +368,15 @@ class _Sync:
         now = timezone.now()
         pages = dict(Page.objects.filter(instance=self.instance, page_id__in=list(counts)).values_list("page_id", "pk"))
         existing = {a.page_id: a for a in PageActivity.objects.filter(page_id__in=list(pages.values()))}
-        new: list[PageActivity] = []
-        changed: list[PageActivity] = []
-        for page_id, (views, viewers) in counts.items():
-            pk = pages.get(page_id)
-            if pk is None:
-                continue
-            row = existing.get(pk)
-            if row is None:
-                new.append(PageActivity(page_id=pk, views=views, viewers=viewers, fetched_at=now))
-            elif _assign(row, {"views": views, "viewers": viewers}):
-                row.fetched_at = now
-                changed.append(row)
-        if new or changed:
-            with transaction.atomic():
-                PageActivity.objects.bulk_create(new)
-                PageActivity.objects.bulk_update(changed, ["views", "viewers", "fetched_at"])
+        wanted = {
+            pages[page_id]: {"views": views, "viewers": viewers}
+            for page_id, (views, viewers) in counts.items()
+            if page_id in pages
+        }
+        new, changed = _upsert(
+            PageActivity, existing, wanted, ["views", "viewers"], now=now, stamp="fetched_at",
+            make=lambda key, values: PageActivity(page_id=key, **values),
+        )
         self.run_row.activity_fetched += len(counts)
         self.run_row.activity_written += len(new) + len(changed)
         self.run_row.rows_written += len(new) + len(changed)
@@ -420,11 +402,10 @@ class _Sync:
     ) -> None:
         now = timezone.now()
         existing = {u.account_id: u for u in ConfluenceUser.objects.filter(instance=self.instance, account_id__in=list(found))}
-        new: list[ConfluenceUser] = []
-        changed: list[ConfluenceUser] = []
+        wanted = {}
         for account_id, ref in found.items():
             detail = details.get(account_id)
-            values = {
+            wanted[account_id] = {
                 "display_name": ((detail.display_name if detail else "") or ref.display_name)[:255],
                 # Either answer may carry the email; both leave it out when the user hides it.
                 "email": ((detail.email if detail else None) or ref.email or "")[:255],
@@ -432,20 +413,47 @@ class _Sync:
                 "account_type": (detail.account_type if detail else "") or ref.account_type,
                 "time_zone": (detail.time_zone if detail else None) or "",
             }
-            row = existing.get(account_id)
-            if row is None:
-                new.append(ConfluenceUser(instance=self.instance, account_id=account_id, first_seen_at=now, changed_at=now, **values))
-            elif _assign(row, values):
-                row.changed_at = now
-                changed.append(row)
-        if new or changed:
-            with transaction.atomic():
-                ConfluenceUser.objects.bulk_create(new)
-                ConfluenceUser.objects.bulk_update(changed, [*USER_FIELDS, "changed_at"])
+        new, changed = _upsert(
+            ConfluenceUser, existing, wanted, USER_FIELDS, now=now,
+            make=lambda key, values: ConfluenceUser(instance=self.instance, account_id=key, first_seen_at=now, **values),
+        )
         self.run_row.users_seen += len(found)
         self.run_row.users_created += len(new)
         self.run_row.users_updated += len(changed)
         self.run_row.rows_written += len(new) + len(changed)
+
+
+def _upsert(
+    model: type[M],
+    existing: dict[Any, M],
+    wanted: dict[Any, dict[str, Any]],
+    fields: Iterable[str],
+    *,
+    now: dt.datetime,
+    make: Callable[[Any, dict[str, Any]], M],
+    stamp: str = "changed_at",
+) -> tuple[list[M], list[M]]:
+    """Insert the wanted rows that are missing and update those whose values differ, stamping both with `now`.
+
+    `existing` maps a key to its stored row, `wanted` a key to the values it should hold; a row whose values are
+    already right is not written, which is what makes a second sync write nothing. Returns (new, changed).
+    """
+    new: list[M] = []
+    changed: list[M] = []
+    for key, values in wanted.items():
+        row = existing.get(key)
+        if row is None:
+            row = make(key, values)
+            setattr(row, stamp, now)
+            new.append(row)
+        elif _assign(row, values):
+            setattr(row, stamp, now)
+            changed.append(row)
+    if new or changed:
+        with transaction.atomic():
+            model.objects.bulk_create(new)
+            model.objects.bulk_update(changed, [*fields, stamp])
+    return new, changed
 
 
 def _assign(row: Any, values: dict[str, Any]) -> bool:
