@@ -26,6 +26,7 @@ from portal.cache import cache_call
 from portal.http import client_ip
 from tokens import secret as token_secret
 from tokens.models import Token
+from tokens.selectors import token_with_instance
 
 logger = logging.getLogger("tokens.auth")
 
@@ -111,11 +112,9 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise TokenRefused("The token is not a portal token.", "token_invalid") from None
         if not token_secret.is_well_formed(raw):
             raise TokenRefused("The token is not a portal token (wrong format or checksum).", "token_invalid")
-        # get() rather than first(): no ORDER BY to compile. The license is not read here: a token issued under
-        # a license keeps working after it lapses.
-        try:
-            token = Token.objects.select_related("instance").get(secret_hash=token_secret.hash_of(raw))
-        except Token.DoesNotExist:
+        # The license is not read here: a token issued under a license keeps working after it lapses.
+        token = token_with_instance(token_secret.hash_of(raw))
+        if token is None:
             raise TokenRefused("The token is not known.", "token_invalid") from None
         now = timezone.now()
         if token.revoked_at is not None:

@@ -6,8 +6,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api import AnswerSerializer
 
-class TokenInfoSerializer(serializers.Serializer):
+
+class TokenInfoSerializer(AnswerSerializer):
     id = serializers.IntegerField()
     label = serializers.CharField()
     instance = serializers.CharField(source="instance.name")
