@@ -208,6 +208,19 @@ class Portal:
         return session
 
 
+def workers_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (fields 14 and 15 of /proc/PID/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 @dataclass
 class Database:
     """A migrated database with one instance pointing at the stand-in and a token for it."""

@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 IMPORT_FIGURES = (
     "import of a new 10 KB page, p50",
     "import of a new 10 KB page, p95",
+    "portal CPU per import, server side",
     "Confluence calls per import: new page",
     "Confluence calls per import: overwrite of a changed page",
     "Confluence calls per import: unchanged page",
