@@ -11,8 +11,9 @@ from markdown.blockprocessors import BlockProcessor, BlockQuoteProcessor, Setext
 from markdown.extensions.admonition import AdmonitionProcessor
 from markdown.util import AtomicString
 
+from ._fences import fence_element
 from ._html import sanitize_html_into, strip_tags
-from ._macros import code_macro, macro
+from ._macros import macro
 from ._state import ConversionState
 
 STX, ETX = "\x02", "\x03"
@@ -367,7 +368,7 @@ class FenceProcessor(BlockProcessor):
         match = FENCE_PLACEHOLDER.match(blocks.pop(0))
         assert match is not None
         info, code = self.state.fences[int(match.group(1))]
-        parent.append(code_macro(code, info))
+        parent.append(fence_element(info, code, self.state))
 
 
 class DetailsProcessor(BlockProcessor):
@@ -404,14 +405,21 @@ class DetailsProcessor(BlockProcessor):
 
 
 class TocProcessor(BlockProcessor):
-    _MARKER = re.compile(r"^ {0,3}(?:\[TOC\]|\[\[_TOC_\]\])[ \t]*$", re.IGNORECASE)
+    """A marker alone on its line: ``[TOC]`` / ``[[_TOC_]]`` (Python-Markdown, GitLab, Azure DevOps
+    wikis) for the table of contents, ``[CHILDREN]`` / ``[[_CHILDREN_]]`` / ``[[_TOSP_]]`` (Azure
+    DevOps' "table of subpages") for the list of child pages."""
+
+    _MARKER = re.compile(
+        r"^ {0,3}(?:\[(TOC|CHILDREN)\]|\[\[_(TOC|CHILDREN|TOSP)_\]\])[ \t]*$", re.IGNORECASE
+    )
 
     def test(self, parent: etree.Element, block: str) -> bool:
         return block[:12].lstrip(" ")[:1] == "[" and self._MARKER.match(block) is not None
 
     def run(self, parent: etree.Element, blocks: list[str]) -> None:
-        blocks.pop(0)
-        parent.append(macro("toc")[0])
+        match = self._MARKER.match(blocks.pop(0))
+        assert match is not None
+        parent.append(macro("toc" if (match.group(1) or match.group(2)).upper() == "TOC" else "children")[0])
 
 
 MAX_HTML_BLOCK = 65_536
@@ -492,8 +500,35 @@ class SeparateBlockQuoteProcessor(BlockQuoteProcessor):
 
 
 class ListAwareAdmonitionProcessor(AdmonitionProcessor):
-    """An admonition's body is indented, so lists in it were left alone when lists were
+    """MkDocs admonitions: ``!!! type "Title"``, and the collapsible ``??? type "Title"`` (``???+``
+    opened) of pymdownx.details; a ``panel`` may end its line with Confluence's panel options
+    (``bgColor=#DEEBFF``). The marker and the options are kept on the element for the storage
+    rewrite. An admonition's body is indented, so lists in it were left alone when lists were
     normalised; they are normalised once the body is detabbed, before it is parsed."""
+
+    RE = re.compile(
+        r'(?:^|\n)(!!!|\?\?\?\+?) ?([\w\-]+(?: +[\w\-]+)*)(?: +"(.*?)")?((?: +[A-Za-z]+=[^\s=]+)*) *(?:\n|$)'
+    )
+
+    def get_class_and_title(self, match: re.Match[str]) -> tuple[str, str | None]:
+        klass = self.RE_SPACES.sub(" ", match.group(2).lower())
+        title = match.group(3)
+        # No title: the panel shows none (the colour says what kind it is); an explicit "" too.
+        return klass, title or None
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        match = self.RE.search(blocks[0])
+        super().run(parent, blocks)
+        if match is None:
+            return
+        # The admonition just made is the last <div> appended to parent (after any paragraph
+        # that preceded the marker in the same block).
+        for element in reversed(parent):
+            if element.tag == "div":
+                element.set("data-marker", match.group(1))
+                if match.group(4):
+                    element.set("data-options", match.group(4).strip())
+                break
 
     def detab(self, text: str, length: int | None = None) -> tuple[str, str]:
         block, rest = super().detab(text, length)

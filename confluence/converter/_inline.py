@@ -43,6 +43,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "strike": ("~",),
     "em_strong": ("*", "_"),
     "bare_url": ("://", "www."),
+    "status": ("{status:",),
 }
 
 ANY_TRIGGER = re.compile("|".join(re.escape(t) for triggers in TRIGGERS.values() for t in triggers))

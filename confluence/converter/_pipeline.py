@@ -44,6 +44,7 @@ from ._brackets import BracketMatcher
 from ._html import InlineHtmlProcessor
 from ._inline import TriggeredInlineProcessor
 from ._state import ConversionState
+from ._status import STATUS_RE, StatusProcessor
 
 # Deeper block nesting is kept as literal text. Python-Markdown recurses a few frames per level
 # of blockquote or list, so 500 levels would exhaust the interpreter's stack; nobody writes
@@ -218,7 +219,7 @@ def _add_tree_shortcuts(footnotes: FootnoteExtension) -> None:
 def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
     """Cheap tests in front of the block processors' own tests, for blocks they cannot accept
     (the substring tests of _BLOCK_NEEDLES are made by the dispatch loop itself)."""
-    # An admonition either starts with "!!!" on some line of the block, or continues one with a
+    # An admonition either starts with "!!!" or "???" on some line of the block, or continues one with a
     # block indented by at least a tab: AdmonitionProcessor.parse_content accepts nothing else
     # (its current_sibling is only set by a test that returned true and is consumed by the run
     # that follows).
@@ -227,12 +228,12 @@ def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
     indent = " " * admonition.tab_length
 
     def admonition_precheck(parent: etree.Element, block: str) -> bool:
-        return ("!!!" in block or block.startswith(indent)) and admonition_test(parent, block)
+        return ("!!!" in block or "???" in block or block.startswith(indent)) and admonition_test(parent, block)
 
     admonition.test = admonition_precheck  # type: ignore[method-assign]
     # A block that does not start with a space cannot start with the indent: the dispatch loop
     # makes the "!!!" test for those itself, sparing most blocks a call to the precheck.
-    admonition.needles_unless_indented = ("!!!",)  # type: ignore[attr-defined]
+    admonition.needles_unless_indented = ("!!!", "???")  # type: ignore[attr-defined]
 
 
 def _indented(first: str) -> bool:
@@ -330,6 +331,9 @@ def build_markdown(state: ConversionState) -> Markdown:
     md.inlinePatterns.register(_BareUrlProcessor(BARE_URL_RE), "bare_url", 85)
     md.inlinePatterns.register(_BareEmailProcessor(BARE_EMAIL_RE), "bare_email", 84)
     md.inlinePatterns.register(SimpleTagInlineProcessor(STRIKETHROUGH_RE, "del"), "strike", 65)
+    # After code spans (a lozenge in backticks is shown as written), before escapes: in a table
+    # cell the separator is written "\|", which the escape pattern would hide.
+    md.inlinePatterns.register(StatusProcessor(STATUS_RE, state), "status", 185)
     # After "escape", so an escaped backslash before the line end ("\\\\") is no break.
     md.inlinePatterns.register(SubstituteTagInlineProcessor(BACKSLASH_BREAK_RE, "br"), "backslash_break", 177)
     brackets = BracketMatcher()

@@ -12,6 +12,8 @@ class ConversionState:
     # Titles of <details> blocks, in the order their opening markers were written.
     details_titles: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
+    # What the author should know about the conversion (an option ignored, a diagram not rendered).
+    warnings: list[str] = field(default_factory=list)
     # Current block nesting depth, used to stop Python-Markdown's recursion early.
     depth: int = 0
 
@@ -19,4 +21,5 @@ class ConversionState:
         self.fences.clear()
         self.details_titles.clear()
         self.attachments.clear()
+        self.warnings.clear()
         self.depth = 0

@@ -27,6 +27,8 @@ class Converted:
     labels: list[str] = field(default_factory=list)
     metadata: dict[str, FrontMatterValue] = field(default_factory=dict)
     attachments: list[str] = field(default_factory=list)
+    # What the author should know: options ignored, diagrams left as source, front-matter values not understood.
+    warnings: list[str] = field(default_factory=list)
 
 
 def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = False) -> Converted:
@@ -43,7 +45,7 @@ def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = 
     front_matter_title = raw_title if isinstance(raw_title, str) and raw_title else None
     labels = labels_from(metadata)
     if not text.strip():
-        return Converted("", front_matter_title, labels, metadata, [])
+        return Converted("", front_matter_title, labels, metadata, [], [])
 
     # A fresh Markdown instance per call: Python-Markdown instances carry per-document state
     # (footnotes, reference links, the HTML stash), so sharing one between threads is unsafe.
@@ -65,10 +67,10 @@ def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = 
     if page_title and not keep_title:
         # Before the rewrite, so no link is pointed at a heading that is not on the page.
         _drop_title_heading(root, page_title)
-    StorageRewriter(state.attachments).run(root)
+    StorageRewriter(state.attachments, state.warnings).run(root)
 
     body = serialize(root, md.htmlStash.rawHtmlBlocks)  # type: ignore[arg-type]
-    return Converted(body, front_matter_title, labels, metadata, list(state.attachments))
+    return Converted(body, front_matter_title, labels, metadata, list(state.attachments), list(state.warnings))
 
 
 def _drop_title_heading(root: etree.Element, page_title: str) -> None:

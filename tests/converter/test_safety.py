@@ -22,7 +22,8 @@ PIECES = [
     "\x01", "\x0b", "\ud800", "\udfff", "\ufffe", "\uffff", "\r", "\r\n", "é", "😀", "text ", "word",
     "<div>", "</div>", "<p>", "</p>", "<b>", "</b>", "<table>", "<tr><td>", "</td></tr>", "<pre>", "</pre>",
     "<img src=x.png width=9>", "a@b.co ", "~", "\\\n", "```python title=\"a.py\"\n", "[x](#word)", "## x ##  ",
-    '<a name="word">', "</a>", "===\n", "-\n",
+    '<a name="word">', "</a>", "===\n", "-\n", "??? tip ", "???+ ", '!!! panel "T" bgColor=#fff ', "{status:green|",
+    "{status:red}", "}", "\\|", "```noformat\n", "[CHILDREN]", "[[_TOSP_]]",
 ]
 
 markdown_like = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
@@ -45,7 +46,8 @@ def assert_safe(markdown: str) -> None:
                 assert not "".join(char for char in value if char > " ").lower().startswith("javascript:")
         if element.tag == "{http://atlassian.com/content}structured-macro":
             assert element.get("{http://atlassian.com/content}name") in {
-                "code", "info", "tip", "note", "warning", "toc", "expand", "anchor"
+                "code", "info", "tip", "note", "warning", "toc", "expand", "anchor", "panel", "noformat", "status",
+                "children",
             }
 
 
