@@ -44,6 +44,9 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "em_strong": ("*", "_"),
     "bare_url": ("://", "www."),
     "status": ("{status:",),
+    "subscript": ("~",),
+    "superscript": ("^",),
+    "mark": ("==",),
 }
 
 ANY_TRIGGER = re.compile("|".join(re.escape(t) for triggers in TRIGGERS.values() for t in triggers))

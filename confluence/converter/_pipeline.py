@@ -65,6 +65,12 @@ HASH_HEADER_RE = re.compile(
 # GitHub strikes through with one tilde or two on each side, the same number both times; a
 # tilde next to a space opens or closes nothing ("cd ~/src and ~/bin" stays as written).
 STRIKETHROUGH_RE = r"(?<!~)(~~?)(?![~\s])(.+?)(?<![~\s])\1(?!~)"
+# Pandoc's and pymdownx's sub- and superscripts: H~2~O, 2^10^ (no spaces inside). A single tilde
+# pair is GitHub's strikethrough, so it is a subscript only inside a word ("H~2~O", "CO~2~"),
+# where nobody strikes through; ==marked== as in pymdownx.mark.
+SUBSCRIPT_RE = r"(?<=[^\W_])(~)([^\s~]{1,100}?)~(?!~)"
+SUPERSCRIPT_RE = r"(?<![\^\\])(\^)([^\s^]{1,100}?)\^(?!\^)"
+MARK_RE = r"(?<!=)(==)(?![=\s])(.+?)(?<![=\s])==(?!=)"
 
 
 # Python-Markdown's inline parsing is superlinear on some long runs of punctuation (a 1 MB line
@@ -330,7 +336,10 @@ def build_markdown(state: ConversionState) -> Markdown:
     md.inlinePatterns.register(_AutomailProcessor(AUTOMAIL_RE, md), "automail", 110)
     md.inlinePatterns.register(_BareUrlProcessor(BARE_URL_RE), "bare_url", 85)
     md.inlinePatterns.register(_BareEmailProcessor(BARE_EMAIL_RE), "bare_email", 84)
+    md.inlinePatterns.register(SimpleTagInlineProcessor(SUBSCRIPT_RE, "sub"), "subscript", 66)
     md.inlinePatterns.register(SimpleTagInlineProcessor(STRIKETHROUGH_RE, "del"), "strike", 65)
+    md.inlinePatterns.register(SimpleTagInlineProcessor(SUPERSCRIPT_RE, "sup"), "superscript", 64)
+    md.inlinePatterns.register(SimpleTagInlineProcessor(MARK_RE, "mark"), "mark", 63)
     # After code spans (a lozenge in backticks is shown as written), before escapes: in a table
     # cell the separator is written "\|", which the escape pattern would hide.
     md.inlinePatterns.register(StatusProcessor(STATUS_RE, state), "status", 185)

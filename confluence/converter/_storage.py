@@ -68,7 +68,11 @@ _ALERT = re.compile(r"^[ \t]*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*(?:\
 _TASK = re.compile(r"^\[([ xX])\](?:[ \t]+|$)")
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # The tags _rewrite does more with than drop the class attribute.
-_REWRITTEN = frozenset({"pre", "ul", "ol", "blockquote", "div", "code", "img", "a"})
+_REWRITTEN = frozenset({"pre", "ul", "ol", "blockquote", "div", "code", "img", "a", "kbd", "mark", "ins"})
+# Confluence pages have no keyboard, highlight or insertion element (its editor's marks are code,
+# emphasis, strike, strong, sub/superscript, underline and colours): each becomes the mark a
+# Confluence author would pick. The highlight is Confluence's own yellow.
+_INLINE_EQUIVALENTS = {"kbd": ("code", None), "ins": ("u", None), "mark": ("span", "background-color: rgb(255,247,214);")}
 
 
 def _unescape_code(text: str) -> str:
@@ -234,6 +238,11 @@ class StorageRewriter:
             return self._image(element)
         if tag == "a":
             return self._link(element)
+        equivalent = _INLINE_EQUIVALENTS.get(tag)
+        if equivalent is not None:
+            element.tag = equivalent[0]
+            if equivalent[1]:
+                element.set("style", equivalent[1])
         return None
 
     def _code(self, element: etree.Element) -> etree.Element:

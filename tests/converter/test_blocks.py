@@ -141,7 +141,9 @@ def test_a_table_may_follow_a_paragraph_line_directly():
 
 
 def test_strikethrough_with_one_or_two_tildes():
-    assert_converts("~one~ ~~two~~ a~b~c", "<p><del>one</del> <del>two</del> a<del>b</del>c</p>")
+    assert_converts("~one~ ~~two~~ a~~b~~c", "<p><del>one</del> <del>two</del> a<del>b</del>c</p>")
+    # One tilde on each side inside a word is a subscript (H~2~O), as in Pandoc and pymdownx.
+    assert_converts("a~b~c", "<p>a<sub>b</sub>c</p>")
     # Tildes next to spaces are text: home directories are not struck through.
     assert_converts("cd ~/src and ~/bin, ~a~~", "<p>cd ~/src and ~/bin, ~a~~</p>")
 

@@ -23,7 +23,7 @@ PIECES = [
     "<div>", "</div>", "<p>", "</p>", "<b>", "</b>", "<table>", "<tr><td>", "</td></tr>", "<pre>", "</pre>",
     "<img src=x.png width=9>", "a@b.co ", "~", "\\\n", "```python title=\"a.py\"\n", "[x](#word)", "## x ##  ",
     '<a name="word">', "</a>", "===\n", "-\n", "??? tip ", "???+ ", '!!! panel "T" bgColor=#fff ', "{status:green|",
-    "{status:red}", "}", "\\|", "```noformat\n", "[CHILDREN]", "[[_TOSP_]]",
+    "{status:red}", "}", "\\|", "```noformat\n", "[CHILDREN]", "[[_TOSP_]]", "^", "==", "H~2~O", "<mark>", "<kbd>",
 ]
 
 markdown_like = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
