@@ -399,8 +399,46 @@ class StorageRewriter:
         if href.startswith("#"):
             anchor = self.anchors.get(unquote(href[1:]).lower())
             if anchor is not None:
-                link = etree.Element("ac:link", {"ac:anchor": anchor})
-                body = etree.SubElement(link, "ac:plain-text-link-body")
-                body.text = AtomicString("".join(element.itertext()))
-                return link
+                return _confluence_link(element, {"ac:anchor": anchor})
+            return None
+        path = _attached_file(href)
+        if path is not None:
+            if path not in self.attachments:
+                self.attachments.append(path)
+            link = _confluence_link(element, {})
+            # Confluence attachments are flat: the file is attached under its base name.
+            link.insert(0, etree.Element("ri:attachment", {"ri:filename": posixpath.basename(path)}))
+            return link
         return None
+
+
+# Relative links to these are pages (or folders), not files to attach.
+_PAGE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mdx", ".html", ".htm")
+
+
+def _attached_file(href: str) -> str | None:
+    """The bundle path of a file a link downloads (``files/report.pdf``), or None: a relative link
+    whose last segment has a file extension and is not a page. Its query and fragment
+    (``?raw=1``, ``#page=2``) have no meaning for an attachment."""
+    if is_absolute_url(href) or href.startswith("/"):
+        return None
+    path = clean_text(unquote(href.split("#", 1)[0].split("?", 1)[0]))
+    name = posixpath.basename(path)
+    if not name or "." not in name.strip(".") or name.lower().endswith(_PAGE_SUFFIXES):
+        return None
+    return path
+
+
+def _confluence_link(element: etree.Element, attributes: dict[str, str]) -> etree.Element:
+    """An ``ac:link`` with the Markdown link's text: plain text, or a rich body when the text has
+    markup (``[**Setup**](#setup)``), which Confluence's link body may hold."""
+    link = etree.Element("ac:link", attributes)
+    if len(element):
+        body = etree.SubElement(link, "ac:link-body")
+        body.text = element.text
+        for child in list(element):
+            body.append(child)
+    else:
+        body = etree.SubElement(link, "ac:plain-text-link-body")
+        body.text = AtomicString("".join(element.itertext()))
+    return link

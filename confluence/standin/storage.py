@@ -88,8 +88,15 @@ def _render_ac(name: str, element: ET.Element) -> str:
     if name == "link":
         target = element.find(f"{{{RI}}}page")
         url = element.find(f"{{{RI}}}url")
-        body = element.find(f"{{{AC}}}link-body") or element.find(f"{{{AC}}}plain-text-link-body")
+        attachment = element.find(f"{{{RI}}}attachment")
+        # Not `find(…) or find(…)`: an element without children is false.
+        body = element.find(f"{{{AC}}}link-body")
+        if body is None:
+            body = element.find(f"{{{AC}}}plain-text-link-body")
         label = _children(body) if body is not None else ""
+        if attachment is not None:
+            filename = _attr(attachment, RI, "filename")
+            return f'<a class="attachment-link" data-attachment="{html.escape(filename)}">{label or _text(filename)}</a>'
         if target is not None:
             title = _attr(target, RI, "content-title")
             return f'<a class="confluence-link" title="{html.escape(title)}">{label or _text(title)}</a>'
@@ -107,7 +114,9 @@ def _render_ac(name: str, element: ET.Element) -> str:
         if url is not None:
             return f'<img src="{html.escape(_attr(url, RI, "value"))}" alt="{html.escape(alt)}">'
         if attachment is not None:
-            return f'<span class="attachment">[image: {_text(_attr(attachment, RI, "filename"))}]</span>'
+            filename = _attr(attachment, RI, "filename")
+            return (f'<span class="attachment" data-attachment="{html.escape(filename)}">'
+                    f"[image: {_text(filename)}]</span>")
         return ""
     if name == "emoticon":
         return _text(_attr(element, AC, "emoji-fallback") or f":{_attr(element, AC, 'name')}:")

@@ -144,6 +144,9 @@ def test_page_view_renders_panels_lozenges_and_child_lists(client: ConfluenceCli
         "</ac:structured-macro>"
         '<ac:structured-macro ac:name="mathblock"><ac:plain-text-body><![CDATA[x^2]]></ac:plain-text-body>'
         "</ac:structured-macro>"
+        '<p><ac:link><ri:attachment ri:filename="report.pdf"/><ac:plain-text-link-body><![CDATA[the report]]>'
+        '</ac:plain-text-link-body></ac:link> <ac:link ac:anchor="x"><ac:link-body><strong>rich</strong></ac:link-body>'
+        "</ac:link></p>"
     )
     page = client.create_page(space_id=client.space("DOCS").id, title="Macros", body=body)
     html = requests.get(page.web_url, timeout=5).text
@@ -154,3 +157,5 @@ def test_page_view_renders_panels_lozenges_and_child_lists(client: ConfluenceCli
     assert '<div class="children" data-macro="children">[child pages]</div>' in html
     assert '<pre data-language=""><code>a  &lt;b&gt;</code></pre>' in html
     assert '<div class="math" data-macro="mathblock"><code>x^2</code></div>' in html
+    assert '<a class="attachment-link" data-attachment="report.pdf">the report</a>' in html
+    assert '<a href="#anchor-x"><strong>rich</strong></a>' in html
