@@ -29,11 +29,11 @@ _DETAILS_CLOSE = re.compile(r"^\s*\x02/details\x03\s*$")
 # first — before tabs are expanded, so code keeps its tabs — and leave a placeholder line at the
 # fence's indentation, which lands in the right container when the blocks are parsed.
 
-_FENCE_OPEN = re.compile(r"^((?:[ ]{0,3}>[ ]?)*)([ ]*)(`{3,}|~{3,})(.*)$")
+_FENCE_OPEN = re.compile(r"^((?:[ ]{0,3}>[ ]?)*)([ ]*)(`{3,}|~{3,}|\$\$)(.*)$")
 
 
 def extract_fences(text: str, state: ConversionState) -> str:
-    if "```" not in text and "~~~" not in text:
+    if "```" not in text and "~~~" not in text and "$$" not in text:
         return text
     lines = text.split("\n")
     out: list[str] = []
@@ -41,12 +41,24 @@ def extract_fences(text: str, state: ConversionState) -> str:
     index = 0
     while index < count:
         line = lines[index]
-        opening = _FENCE_OPEN.match(line) if ("`" in line or "~" in line) else None
+        opening = _FENCE_OPEN.match(line) if ("`" in line or "~" in line or "$" in line) else None
         if opening is None or (opening.group(3)[0] == "`" and "`" in opening.group(4)):
             out.append(line)
             index += 1
             continue
         quote, indent, fence, info = opening.groups()
+        if fence == "$$":
+            end = _display_math_end(lines, index, quote)
+            if end is None:
+                out.append(line)
+                index += 1
+                continue
+            latex = "\n".join([info, *(_strip_quote(later, quote.count(">")) for later in lines[index + 1 : end + 1])])
+            state.fences.append(("math", latex.rstrip().removesuffix("$$")))
+            index = end + 1
+            blank = quote.rstrip()
+            out.extend((blank, f"{quote}{indent}{STX}fence:{len(state.fences) - 1}{ETX}", blank))
+            continue
         width = len(indent)
         body: list[str] = []
         index += 1
@@ -75,6 +87,24 @@ def extract_fences(text: str, state: ConversionState) -> str:
             (blank, f"{quote}{indent}{STX}fence:{len(state.fences) - 1}{ETX}", blank)
         )
     return "\n".join(out)
+
+
+def _display_math_end(lines: list[str], start: int, quote: str) -> int | None:
+    """The index of the line closing the ``$$`` display math opened on lines[start] (itself when
+    the line is ``$$ … $$``), or None: math ends at "$$" before a blank line or the quote's end."""
+    if lines[start].rstrip().endswith("$$") and len(lines[start].strip().lstrip(">").strip()) > 4:
+        return start
+    levels = quote.count(">")
+    for index in range(start + 1, len(lines)):
+        candidate = lines[index]
+        if levels and not candidate.lstrip(" ").startswith(">"):
+            return None
+        content = _strip_quote(candidate, levels) if levels else candidate
+        if not content.strip():
+            return None
+        if content.rstrip().endswith("$$"):
+            return index
+    return None
 
 
 def _strip_quote(line: str, levels: int) -> str:

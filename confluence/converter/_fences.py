@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as etree
 
 from ._macros import code_macro, macro
+from ._math import math_block
 from ._state import ConversionState
 
 
@@ -19,4 +20,7 @@ def fence_element(info: str, code: str, state: ConversionState) -> etree.Element
     if word == "noformat":
         # Confluence's preformatted box without highlighting or a language badge.
         return macro("noformat", plain_body=code)[0]
+    if word == "math":
+        # GitHub's ```math fence, and the $$ blocks extract_fences lifts out under this name.
+        return math_block(code, state)
     return code_macro(code, info)

@@ -47,6 +47,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "subscript": ("~",),
     "superscript": ("^",),
     "mark": ("==",),
+    "math": ("$",),
 }
 
 ANY_TRIGGER = re.compile("|".join(re.escape(t) for triggers in TRIGGERS.values() for t in triggers))

@@ -43,6 +43,7 @@ from ._blocks import (
 from ._brackets import BracketMatcher
 from ._html import InlineHtmlProcessor
 from ._inline import TriggeredInlineProcessor
+from ._math import INLINE_MATH_RE, InlineMathProcessor
 from ._state import ConversionState
 from ._status import STATUS_RE, StatusProcessor
 
@@ -343,6 +344,8 @@ def build_markdown(state: ConversionState) -> Markdown:
     # After code spans (a lozenge in backticks is shown as written), before escapes: in a table
     # cell the separator is written "\|", which the escape pattern would hide.
     md.inlinePatterns.register(StatusProcessor(STATUS_RE, state), "status", 185)
+    # After code spans, before escapes: LaTeX is full of backslashes ("\{", "\\") that must stay.
+    md.inlinePatterns.register(InlineMathProcessor(INLINE_MATH_RE, state), "math", 186)
     # After "escape", so an escaped backslash before the line end ("\\\\") is no break.
     md.inlinePatterns.register(SubstituteTagInlineProcessor(BACKSLASH_BREAK_RE, "br"), "backslash_break", 177)
     brackets = BracketMatcher()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._math import MathMacros
 
 
 @dataclass
@@ -16,6 +20,8 @@ class ConversionState:
     warnings: list[str] = field(default_factory=list)
     # Current block nesting depth, used to stop Python-Markdown's recursion early.
     depth: int = 0
+    # The options convert() was given.
+    math: MathMacros | None = None
 
     def reset(self) -> None:
         self.fences.clear()

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 
 from ._blocks import extract_fences, mark_details, normalise_lists, separate_tables
+from ._math import MathMacros
 from ._pipeline import build_markdown
 from ._serialize import serialize
 from ._state import ConversionState
@@ -31,12 +32,19 @@ class Converted:
     warnings: list[str] = field(default_factory=list)
 
 
-def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = False) -> Converted:
+def convert(
+    markdown_text: str,
+    *,
+    title: str | None = None,
+    keep_title: bool = False,
+    math: MathMacros | None = None,
+) -> Converted:
     """Convert Markdown to Confluence storage format.
 
     ``title`` is the page title; when it is not given, the front matter's ``title`` is used.
     A first level-1 heading equal to that title is dropped (Confluence already shows the title)
-    unless ``keep_title`` is true.
+    unless ``keep_title`` is true. ``math`` names the LaTeX macros of the site's math app; without
+    it, math is shown as LaTeX in code.
     """
     # A byte-order mark (editors on Windows write one) would keep the first line from being read
     # as a heading or the front matter's opening.
@@ -49,7 +57,7 @@ def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = 
 
     # A fresh Markdown instance per call: Python-Markdown instances carry per-document state
     # (footnotes, reference links, the HTML stash), so sharing one between threads is unsafe.
-    state = ConversionState()
+    state = ConversionState(math=math)
     md = build_markdown(state)
 
     text = separate_tables(extract_fences(text, state))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from confluence.converter import convert
+from confluence.converter import MathMacros, convert
 
 from .xml import parse
 
@@ -23,7 +23,7 @@ PIECES = [
     "<div>", "</div>", "<p>", "</p>", "<b>", "</b>", "<table>", "<tr><td>", "</td></tr>", "<pre>", "</pre>",
     "<img src=x.png width=9>", "a@b.co ", "~", "\\\n", "```python title=\"a.py\"\n", "[x](#word)", "## x ##  ",
     '<a name="word">', "</a>", "===\n", "-\n", "??? tip ", "???+ ", '!!! panel "T" bgColor=#fff ', "{status:green|",
-    "{status:red}", "}", "\\|", "```noformat\n", "[CHILDREN]", "[[_TOSP_]]", "^", "==", "H~2~O", "<mark>", "<kbd>",
+    "{status:red}", "}", "\\|", "```noformat\n", "[CHILDREN]", "[[_TOSP_]]", "^", "==", "H~2~O", "<mark>", "<kbd>", "$", "$$\n", "$x$", "$$", "```math\n", "\\$",
 ]
 
 markdown_like = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
@@ -34,8 +34,8 @@ DANGEROUS_TAGS = {"script", "style", "iframe", "object", "embed"}
 URL_ATTRIBUTES = {"href", "src", "{http://atlassian.com/resource/identifier}value"}
 
 
-def assert_safe(markdown: str) -> None:
-    body = convert(markdown).body
+def assert_safe(markdown: str, **options: object) -> None:
+    body = convert(markdown, **options).body  # type: ignore[arg-type]
     root = parse(body)  # raises if the output is not well-formed XML
     for element in root.iter():
         assert element.tag not in DANGEROUS_TAGS
@@ -47,7 +47,7 @@ def assert_safe(markdown: str) -> None:
         if element.tag == "{http://atlassian.com/content}structured-macro":
             assert element.get("{http://atlassian.com/content}name") in {
                 "code", "info", "tip", "note", "warning", "toc", "expand", "anchor", "panel", "noformat", "status",
-                "children",
+                "children", "mathblock", "mathinline",
             }
 
 
@@ -61,6 +61,12 @@ def test_any_text_converts_to_well_formed_xml(text):
 @given(markdown_like)
 def test_markdown_like_text_converts_to_well_formed_xml(markdown):
     assert_safe(markdown)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(markdown_like)
+def test_markdown_like_text_with_every_option_converts_to_well_formed_xml(markdown):
+    assert_safe(markdown, math=MathMacros())
 
 
 @settings(max_examples=200, deadline=None)
