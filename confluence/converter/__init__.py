@@ -7,5 +7,6 @@ matter and the attachments the page refers to. It is pure and safe to call from 
 
 from ._math import MathMacros
 from .core import Converted, convert
+from .diagrams import Diagrams, GeneratedAttachment
 
-__all__ = ["Converted", "MathMacros", "convert"]
+__all__ = ["Converted", "Diagrams", "GeneratedAttachment", "MathMacros", "convert"]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._math import MathMacros
+    from .diagrams import Diagrams, GeneratedAttachment
 
 
 @dataclass
@@ -22,6 +23,10 @@ class ConversionState:
     depth: int = 0
     # The options convert() was given.
     math: MathMacros | None = None
+    diagrams: Diagrams | None = None
+    # Files made during the conversion (rendered diagrams), each once.
+    generated: list[GeneratedAttachment] = field(default_factory=list)
+    diagram_count: int = 0
 
     def reset(self) -> None:
         self.fences.clear()

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from confluence.converter import MathMacros, convert
+from confluence.converter import Diagrams, MathMacros, convert
+from confluence.converter.diagrams import DiagramError
 
 from .xml import parse
 
@@ -23,7 +24,7 @@ PIECES = [
     "<div>", "</div>", "<p>", "</p>", "<b>", "</b>", "<table>", "<tr><td>", "</td></tr>", "<pre>", "</pre>",
     "<img src=x.png width=9>", "a@b.co ", "~", "\\\n", "```python title=\"a.py\"\n", "[x](#word)", "## x ##  ",
     '<a name="word">', "</a>", "===\n", "-\n", "??? tip ", "???+ ", '!!! panel "T" bgColor=#fff ', "{status:green|",
-    "{status:red}", "}", "\\|", "```noformat\n", "[CHILDREN]", "[[_TOSP_]]", "^", "==", "H~2~O", "<mark>", "<kbd>", "$", "$$\n", "$x$", "$$", "```math\n", "\\$",
+    "{status:red}", "}", "\\|", "```noformat\n", "[CHILDREN]", "[[_TOSP_]]", "^", "==", "H~2~O", "<mark>", "<kbd>", "$", "$$\n", "$x$", "$$", "```math\n", "\\$", "```mermaid\n", "```puml\n",
 ]
 
 markdown_like = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
@@ -66,7 +67,16 @@ def test_markdown_like_text_converts_to_well_formed_xml(markdown):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(markdown_like)
 def test_markdown_like_text_with_every_option_converts_to_well_formed_xml(markdown):
-    assert_safe(markdown, math=MathMacros())
+    assert_safe(markdown, math=MathMacros(), diagrams=Diagrams(mermaid=_Renderer(), plantuml=_Renderer()))
+
+
+class _Renderer:
+    """Renders every other diagram, so both paths are drawn."""
+
+    def render(self, source: str) -> bytes:
+        if len(source) % 2:
+            raise DiagramError("odd]]> <b>&")
+        return b"\x89PNG\r\n\x1a\n"
 
 
 @settings(max_examples=200, deadline=None)
