@@ -36,6 +36,8 @@ def parse_storage(body: str) -> ET.Element:
 
 _VOID = {"br", "hr", "img", "col"}
 _SAFE_ATTRS = {"href", "src", "alt", "title", "colspan", "rowspan", "class", "start"}
+# The styles storage format uses (table alignment, text colour, highlight), nothing that could load anything.
+_SAFE_STYLE = re.compile(r"(?:(?:text-align|color|background-color|text-decoration): [#\w(), .-]+;? ?)+")
 _PANELS = {"info", "note", "warning", "tip", "panel", "success", "error"}
 
 
@@ -75,7 +77,8 @@ def _render(element: ET.Element) -> str:
     attrs = "".join(
         f' {name}="{html.escape(value)}"'
         for name, value in element.attrib.items()
-        if name in _SAFE_ATTRS and not value.strip().lower().startswith("javascript:")
+        if (name in _SAFE_ATTRS and not value.strip().lower().startswith("javascript:"))
+        or (name == "style" and _SAFE_STYLE.fullmatch(value))
     )
     if tag in _VOID:
         return f"<{tag}{attrs}>"
