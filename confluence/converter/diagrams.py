@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import subprocess
 import tempfile
@@ -61,10 +62,18 @@ def _png(data: bytes, who: str) -> bytes:
     return data
 
 
-def _run(command: list[str], *, timeout: float, stdin: bytes | None = None, cwd: str | None = None) -> bytes:
+def _run(
+    command: list[str],
+    *,
+    timeout: float,
+    stdin: bytes | None = None,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+) -> bytes:
     try:
         finished = subprocess.run(  # noqa: S603 - the command comes from the portal's own settings
-            command, input=stdin, capture_output=True, timeout=timeout, cwd=cwd, check=False
+            command, input=stdin, capture_output=True, timeout=timeout, cwd=cwd, check=False,
+            env={**os.environ, **env} if env else None,
         )
     except FileNotFoundError:
         raise DiagramError(f"the renderer {command[0]!r} is not installed on the portal's server") from None
@@ -119,8 +128,10 @@ class PlantUmlCommand:
         self.timeout = timeout
 
     def render(self, source: str) -> bytes:
+        # The source is the author's: PlantUML's sandbox profile keeps !include and similar directives from
+        # reading the server's files or fetching URLs into the picture.
         output = _run([*self.command, "-tpng", "-pipe"], timeout=self.timeout,
-                      stdin=_with_start_end(source).encode("utf-8"))
+                      stdin=_with_start_end(source).encode("utf-8"), env={"PLANTUML_SECURITY_PROFILE": "SANDBOX"})
         return _png(output, "PlantUML")
 
 
