@@ -536,17 +536,33 @@ class ListAwareAdmonitionProcessor(AdmonitionProcessor):
     rewrite. An admonition's body is indented, so lists in it were left alone when lists were
     normalised; they are normalised once the body is detabbed, before it is parsed."""
 
+    # The first group (the marker's indentation) is always empty here; _INDENTED_MARKER fills it.
     RE = re.compile(
-        r'(?:^|\n)(!!!|\?\?\?\+?) ?([\w\-]+(?: +[\w\-]+)*)(?: +"(.*?)")?((?: +[A-Za-z]+=[^\s=]+)*) *(?:\n|$)'
+        r'(?:^|\n)()(!!!|\?\?\?\+?) ?([\w\-]+(?: +[\w\-]+)*)(?: +"(.*?)")?((?: +[A-Za-z]+=[^\s=]+)*) *(?:\n|$)'
     )
+    # Under a list item ("1. Step" then "    !!! tip"), the lists' normalisation leaves the item's own
+    # indentation plus the author's extra spaces before the marker: up to three.
+    _INDENTED_MARKER = re.compile(r"( {1,3})(?:!!!|\?\?\?\+?) ?[\w\-]")
 
     def get_class_and_title(self, match: re.Match[str]) -> tuple[str, str | None]:
-        klass = self.RE_SPACES.sub(" ", match.group(2).lower())
-        title = match.group(3)
+        klass = self.RE_SPACES.sub(" ", match.group(3).lower())
+        title = match.group(4)
         # No title: the panel shows none (the colour says what kind it is); an explicit "" too.
         return klass, title or None
 
+    def test(self, parent: etree.Element, block: str) -> bool:
+        if parent.tag == "li" and self._INDENTED_MARKER.match(block):
+            return True
+        return super().test(parent, block)
+
     def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        indented = self._INDENTED_MARKER.match(blocks[0]) if parent.tag == "li" else None
+        if indented is not None:
+            # Python-Markdown reads the marker and its body from column 0: the block moves left by the
+            # marker's indentation.
+            shift = len(indented.group(1))
+            blocks[0] = "\n".join(line[shift:] if line[:shift].isspace() else line.lstrip(" ")
+                                  for line in blocks[0].split("\n"))
         match = self.RE.search(blocks[0])
         super().run(parent, blocks)
         if match is None:
@@ -555,9 +571,9 @@ class ListAwareAdmonitionProcessor(AdmonitionProcessor):
         # that preceded the marker in the same block).
         for element in reversed(parent):
             if element.tag == "div":
-                element.set("data-marker", match.group(1))
-                if match.group(4):
-                    element.set("data-options", match.group(4).strip())
+                element.set("data-marker", match.group(2))
+                if match.group(5):
+                    element.set("data-options", match.group(5).strip())
                 break
 
     def detab(self, text: str, length: int | None = None) -> tuple[str, str]:

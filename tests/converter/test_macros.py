@@ -207,3 +207,14 @@ def test_front_matter_title_drives_the_dedupe():
 
 def test_title_argument_wins_over_front_matter():
     assert_converts("---\ntitle: Guide\n---\n# Guide", "<h1>Guide</h1>", title="Other")
+
+
+def test_admonitions_in_list_items():
+    # MkDocs writes them four spaces under the item, whatever its marker's width.
+    assert_converts(
+        '1. Step one\n\n    !!! warning "Careful"\n        Body **b**.\n\n        More.\n\n2. Step two\n\n    ??? tip\n        Hidden.',
+        "<ol><li><p>Step one</p>" + panel("note", "<p>Body <strong>b</strong>.</p><p>More.</p>", "Careful")
+        + "</li><li><p>Step two</p>" + expand("Tip", panel("tip", "<p>Hidden.</p>")) + "</li></ol>",
+    )
+    # Outside a list an indented marker stays text, as before.
+    assert_converts("  !!! note\n    x", "<p>!!! note\n    x</p>")
