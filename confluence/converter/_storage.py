@@ -18,7 +18,7 @@ from ._text import clean_text, is_absolute_url, is_safe_url, url_scheme
 # panels: info (blue, "i"), tip (green, a tick), note (yellow, "!") and warning (red, a cross).
 # Confluence users read yellow as "mind this" and red as "stop, this breaks things": NOTE is
 # plain information, TIP a suggestion, IMPORTANT and WARNING something to mind (note), CAUTION
-# a risk of harm (warning), the mapping md2conf and Confluence's own Markdown import use.
+# a risk of harm (warning); daux.io's Confluence upload maps warning/danger to note/warning alike.
 ALERT_PANELS = {
     "note": "info",
     "tip": "tip",
