@@ -22,10 +22,12 @@ from django.utils import timezone
 from confluence import errors as cf
 from confluence.client import ConfluenceClient, Page, Property
 from confluence.converter import convert
+from confluence.converter.front_matter import APPEARANCE_PROPERTIES
 from imports.models import IdempotencyKey, ImportRecord
 from imports.serializers import ImportResultSerializer
 from imports.validation import ImportRequest, parse_import_request, parse_labels, partial_fields, printable
 from portal.api import error_body
+from portal.conversion import converter_options
 from portal.errors import PortalError
 from tokens.confluence import client_for
 from tokens.models import Token
@@ -64,9 +66,13 @@ class ImportOutcome:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def page_hash(title: str, body: str) -> str:
-    """What makes two imports the same page: title and storage body (labels are added, never versioned)."""
-    return hashlib.sha256(title.encode() + b"\0" + body.encode("utf-8", "surrogatepass")).hexdigest()
+def page_hash(title: str, body: str, appearance: str | None = None) -> str:
+    """What makes two imports the same page: title, storage body and the width the front matter asks for
+    (labels are added, never versioned). A page without a width keeps the hash it always had."""
+    digest = hashlib.sha256(title.encode() + b"\0" + body.encode("utf-8", "surrogatepass"))
+    if appearance is not None:
+        digest.update(b"\0appearance=" + appearance.encode())
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------- entry
@@ -251,7 +257,8 @@ def _import(*, token: Token, request: ImportRequest, record: ImportRecord) -> No
     if not request.space_is_id and not token.allows_space(request.space):
         raise _space_forbidden(request.space)
 
-    converted = convert(request.content, title=request.title)
+    # No diagram renderer: a single-page import uploads no attachments for the rendered images to live in.
+    converted = convert(request.content, title=request.title, math=converter_options().math)
     labels = list(request.labels)
     if converted.labels:
         labels += [label for label in parse_labels(list(converted.labels), source="front-matter labels") if label not in labels]
@@ -262,10 +269,13 @@ def _import(*, token: Token, request: ImportRequest, record: ImportRecord) -> No
         record.space_key, record.space_id = space.key, space.id
         if request.space_is_id and not token.allows_space(space.key):
             raise _space_forbidden(space.key)
-        digest = page_hash(request.title, converted.body)
+        digest = page_hash(request.title, converted.body, converted.appearance)
         record.page_hash = digest
         page, operation = _write_page(client, request=request, space_id=space.id, body=converted.body, digest=digest,
                                       record=record, token=token, labels=labels)
+        if converted.appearance is not None and operation != ImportRecord.Operation.UNCHANGED:
+            _apply_appearance(client, page.id, converted.appearance,
+                              created=operation == ImportRecord.Operation.CREATED)
     except cf.ConfluenceError as error:
         raise _portal_error_from(error, record=record) from error
 
@@ -311,6 +321,15 @@ def _write_page(
     client.set_property(page.id, PROPERTY_KEY, provenance, current=current)
     client.add_labels(page.id, labels)
     return page, ImportRecord.Operation.UPDATED
+
+
+def _apply_appearance(client: ConfluenceClient, page_id: str, appearance: str, *, created: bool) -> None:
+    """The page width the front matter asks for (``layout: wide``), in the content properties Confluence keeps it
+    in: one for the editor's draft, one for the published page. A page just created has neither."""
+    for key in APPEARANCE_PROPERTIES:
+        current = None if created else client.get_property(page_id, key)
+        if current is None or current.value != appearance:
+            client.set_property(page_id, key, appearance, current=current)
 
 
 def _note_page(record: ImportRecord, page: Page) -> None:

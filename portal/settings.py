@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from confluence.converter import MathMacros
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "data"
 
@@ -228,6 +230,22 @@ TOKEN_AUTH_FAILURES_PER_MINUTE = env.int("TOKEN_AUTH_FAILURES_PER_MINUTE", defau
 DIRECTORY_ANALYTICS_CONCURRENCY = env.int("DIRECTORY_ANALYTICS_CONCURRENCY", default=3)
 
 PORTAL_NAME = env.str("PORTAL_NAME", default="Markdown → Confluence portal")
+
+# --- Conversion (docs/converter.md) -------------------------------------------------------------
+
+# Diagram renderers; empty: a diagram is shown as its source. The Mermaid CLI command (e.g. `mmdc`), the
+# Chromium it drives, PlantUML's command line (e.g. `java -jar /opt/plantuml.jar`) or a PlantUML server URL.
+MERMAID_CLI = env.str("MERMAID_CLI", default="")
+MERMAID_CHROMIUM = env.str("MERMAID_CHROMIUM", default="/usr/bin/chromium")
+PLANTUML_COMMAND = env.str("PLANTUML_COMMAND", default="")
+PLANTUML_SERVER_URL = env.str("PLANTUML_SERVER_URL", default="")
+DIAGRAM_TIMEOUT = env.float("DIAGRAM_TIMEOUT", default=60.0)
+# The LaTeX macros of the site's math app, "block,inline[,inline-parameter]"; empty: math is shown as LaTeX code.
+MATH_MACROS = env.str("MATH_MACROS", default="")
+try:
+    MathMacros.parse(MATH_MACROS)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"MATH_MACROS: {_error} (e.g. 'mathblock,mathinline,body', or nothing)") from None
 
 # --- Logging ------------------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ included) and returns storage-format XHTML that is well-formed for any input, pl
 matter and the attachments the page refers to. It is pure and safe to call from many threads.
 """
 
+from ._math import MathMacros
 from .core import Converted, convert
+from .diagrams import Diagrams, GeneratedAttachment
 
-__all__ = ["Converted", "convert"]
+__all__ = ["Converted", "Diagrams", "GeneratedAttachment", "MathMacros", "convert"]

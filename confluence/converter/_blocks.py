@@ -11,8 +11,9 @@ from markdown.blockprocessors import BlockProcessor, BlockQuoteProcessor, Setext
 from markdown.extensions.admonition import AdmonitionProcessor
 from markdown.util import AtomicString
 
+from ._fences import fence_element
 from ._html import sanitize_html_into, strip_tags
-from ._macros import code_macro, macro
+from ._macros import macro
 from ._state import ConversionState
 
 STX, ETX = "\x02", "\x03"
@@ -28,11 +29,11 @@ _DETAILS_CLOSE = re.compile(r"^\s*\x02/details\x03\s*$")
 # first — before tabs are expanded, so code keeps its tabs — and leave a placeholder line at the
 # fence's indentation, which lands in the right container when the blocks are parsed.
 
-_FENCE_OPEN = re.compile(r"^((?:[ ]{0,3}>[ ]?)*)([ ]*)(`{3,}|~{3,})(.*)$")
+_FENCE_OPEN = re.compile(r"^((?:[ ]{0,3}>[ ]?)*)([ ]*)(`{3,}|~{3,}|\$\$)(.*)$")
 
 
 def extract_fences(text: str, state: ConversionState) -> str:
-    if "```" not in text and "~~~" not in text:
+    if "```" not in text and "~~~" not in text and "$$" not in text:
         return text
     lines = text.split("\n")
     out: list[str] = []
@@ -40,12 +41,24 @@ def extract_fences(text: str, state: ConversionState) -> str:
     index = 0
     while index < count:
         line = lines[index]
-        opening = _FENCE_OPEN.match(line) if ("`" in line or "~" in line) else None
+        opening = _FENCE_OPEN.match(line) if ("`" in line or "~" in line or "$" in line) else None
         if opening is None or (opening.group(3)[0] == "`" and "`" in opening.group(4)):
             out.append(line)
             index += 1
             continue
         quote, indent, fence, info = opening.groups()
+        if fence == "$$":
+            end = _display_math_end(lines, index, quote)
+            if end is None:
+                out.append(line)
+                index += 1
+                continue
+            latex = "\n".join([info, *(_strip_quote(later, quote.count(">")) for later in lines[index + 1 : end + 1])])
+            state.fences.append(("math", latex.rstrip().removesuffix("$$")))
+            index = end + 1
+            blank = quote.rstrip()
+            out.extend((blank, f"{quote}{indent}{STX}fence:{len(state.fences) - 1}{ETX}", blank))
+            continue
         width = len(indent)
         body: list[str] = []
         index += 1
@@ -74,6 +87,24 @@ def extract_fences(text: str, state: ConversionState) -> str:
             (blank, f"{quote}{indent}{STX}fence:{len(state.fences) - 1}{ETX}", blank)
         )
     return "\n".join(out)
+
+
+def _display_math_end(lines: list[str], start: int, quote: str) -> int | None:
+    """The index of the line closing the ``$$`` display math opened on lines[start] (itself when
+    the line is ``$$ … $$``), or None: math ends at "$$" before a blank line or the quote's end."""
+    if lines[start].rstrip().endswith("$$") and len(lines[start].strip().lstrip(">").strip()) > 4:
+        return start
+    levels = quote.count(">")
+    for index in range(start + 1, len(lines)):
+        candidate = lines[index]
+        if levels and not candidate.lstrip(" ").startswith(">"):
+            return None
+        content = _strip_quote(candidate, levels) if levels else candidate
+        if not content.strip():
+            return None
+        if content.rstrip().endswith("$$"):
+            return index
+    return None
 
 
 def _strip_quote(line: str, levels: int) -> str:
@@ -367,7 +398,7 @@ class FenceProcessor(BlockProcessor):
         match = FENCE_PLACEHOLDER.match(blocks.pop(0))
         assert match is not None
         info, code = self.state.fences[int(match.group(1))]
-        parent.append(code_macro(code, info))
+        parent.append(fence_element(info, code, self.state))
 
 
 class DetailsProcessor(BlockProcessor):
@@ -404,14 +435,21 @@ class DetailsProcessor(BlockProcessor):
 
 
 class TocProcessor(BlockProcessor):
-    _MARKER = re.compile(r"^ {0,3}(?:\[TOC\]|\[\[_TOC_\]\])[ \t]*$", re.IGNORECASE)
+    """A marker alone on its line: ``[TOC]`` / ``[[_TOC_]]`` (Python-Markdown, GitLab, Azure DevOps
+    wikis) for the table of contents, ``[CHILDREN]`` / ``[[_CHILDREN_]]`` / ``[[_TOSP_]]`` (Azure
+    DevOps' "table of subpages") for the list of child pages."""
+
+    _MARKER = re.compile(
+        r"^ {0,3}(?:\[(TOC|CHILDREN)\]|\[\[_(TOC|CHILDREN|TOSP)_\]\])[ \t]*$", re.IGNORECASE
+    )
 
     def test(self, parent: etree.Element, block: str) -> bool:
         return block[:12].lstrip(" ")[:1] == "[" and self._MARKER.match(block) is not None
 
     def run(self, parent: etree.Element, blocks: list[str]) -> None:
-        blocks.pop(0)
-        parent.append(macro("toc")[0])
+        match = self._MARKER.match(blocks.pop(0))
+        assert match is not None
+        parent.append(macro("toc" if (match.group(1) or match.group(2)).upper() == "TOC" else "children")[0])
 
 
 MAX_HTML_BLOCK = 65_536
@@ -492,8 +530,51 @@ class SeparateBlockQuoteProcessor(BlockQuoteProcessor):
 
 
 class ListAwareAdmonitionProcessor(AdmonitionProcessor):
-    """An admonition's body is indented, so lists in it were left alone when lists were
+    """MkDocs admonitions: ``!!! type "Title"``, and the collapsible ``??? type "Title"`` (``???+``
+    opened) of pymdownx.details; a ``panel`` may end its line with Confluence's panel options
+    (``bgColor=#DEEBFF``). The marker and the options are kept on the element for the storage
+    rewrite. An admonition's body is indented, so lists in it were left alone when lists were
     normalised; they are normalised once the body is detabbed, before it is parsed."""
+
+    # The first group (the marker's indentation) is always empty here; _INDENTED_MARKER fills it.
+    RE = re.compile(
+        r'(?:^|\n)()(!!!|\?\?\?\+?) ?([\w\-]+(?: +[\w\-]+)*)(?: +"(.*?)")?((?: +[A-Za-z]+=[^\s=]+)*) *(?:\n|$)'
+    )
+    # Under a list item ("1. Step" then "    !!! tip"), the lists' normalisation leaves the item's own
+    # indentation plus the author's extra spaces before the marker: up to three.
+    _INDENTED_MARKER = re.compile(r"( {1,3})(?:!!!|\?\?\?\+?) ?[\w\-]")
+
+    def get_class_and_title(self, match: re.Match[str]) -> tuple[str, str | None]:
+        klass = self.RE_SPACES.sub(" ", match.group(3).lower())
+        title = match.group(4)
+        # No title: the panel shows none (the colour says what kind it is); an explicit "" too.
+        return klass, title or None
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        if parent.tag == "li" and self._INDENTED_MARKER.match(block):
+            return True
+        return super().test(parent, block)
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        indented = self._INDENTED_MARKER.match(blocks[0]) if parent.tag == "li" else None
+        if indented is not None:
+            # Python-Markdown reads the marker and its body from column 0: the block moves left by the
+            # marker's indentation.
+            shift = len(indented.group(1))
+            blocks[0] = "\n".join(line[shift:] if line[:shift].isspace() else line.lstrip(" ")
+                                  for line in blocks[0].split("\n"))
+        match = self.RE.search(blocks[0])
+        super().run(parent, blocks)
+        if match is None:
+            return
+        # The admonition just made is the last <div> appended to parent (after any paragraph
+        # that preceded the marker in the same block).
+        for element in reversed(parent):
+            if element.tag == "div":
+                element.set("data-marker", match.group(2))
+                if match.group(5):
+                    element.set("data-options", match.group(5).strip())
+                break
 
     def detab(self, text: str, length: int | None = None) -> tuple[str, str]:
         block, rest = super().detab(text, length)

@@ -43,6 +43,11 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "strike": ("~",),
     "em_strong": ("*", "_"),
     "bare_url": ("://", "www."),
+    "status": ("{status:",),
+    "subscript": ("~",),
+    "superscript": ("^",),
+    "mark": ("==",),
+    "math": ("$",),
 }
 
 ANY_TRIGGER = re.compile("|".join(re.escape(t) for triggers in TRIGGERS.values() for t in triggers))

@@ -66,10 +66,15 @@ _LANGUAGES.update(
 )
 
 
+def info_word(info: str) -> str:
+    """The first word of a fence's info string, lower-cased: ``python``, ``{.py}``, ``js title="x"``."""
+    word = info.strip().split(None, 1)[0] if info.strip() else ""
+    return word.strip("{}").lstrip(".").lower()
+
+
 def confluence_language(info: str) -> str | None:
     """Map a fence's info word (``python``, ``{.py}``, ``js title="x"``) to Confluence's name."""
-    word = info.strip().split(None, 1)[0] if info.strip() else ""
-    word = word.strip("{}").lstrip(".").lower()
+    word = info_word(info)
     if word.startswith("language-"):
         word = word[len("language-") :]
     return _LANGUAGES.get(word)

@@ -43,7 +43,9 @@ from ._blocks import (
 from ._brackets import BracketMatcher
 from ._html import InlineHtmlProcessor
 from ._inline import TriggeredInlineProcessor
+from ._math import INLINE_MATH_RE, InlineMathProcessor
 from ._state import ConversionState
+from ._status import STATUS_RE, StatusProcessor
 
 # Deeper block nesting is kept as literal text. Python-Markdown recurses a few frames per level
 # of blockquote or list, so 500 levels would exhaust the interpreter's stack; nobody writes
@@ -64,6 +66,12 @@ HASH_HEADER_RE = re.compile(
 # GitHub strikes through with one tilde or two on each side, the same number both times; a
 # tilde next to a space opens or closes nothing ("cd ~/src and ~/bin" stays as written).
 STRIKETHROUGH_RE = r"(?<!~)(~~?)(?![~\s])(.+?)(?<![~\s])\1(?!~)"
+# Pandoc's and pymdownx's sub- and superscripts: H~2~O, 2^10^ (no spaces inside). A single tilde
+# pair is GitHub's strikethrough, so it is a subscript only inside a word ("H~2~O", "CO~2~"),
+# where nobody strikes through; ==marked== as in pymdownx.mark.
+SUBSCRIPT_RE = r"(?<=[^\W_])(~)([^\s~]{1,100}?)~(?!~)"
+SUPERSCRIPT_RE = r"(?<![\^\\])(\^)([^\s^]{1,100}?)\^(?!\^)"
+MARK_RE = r"(?<!=)(==)(?![=\s])(.+?)(?<![=\s])==(?!=)"
 
 
 # Python-Markdown's inline parsing is superlinear on some long runs of punctuation (a 1 MB line
@@ -218,7 +226,7 @@ def _add_tree_shortcuts(footnotes: FootnoteExtension) -> None:
 def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
     """Cheap tests in front of the block processors' own tests, for blocks they cannot accept
     (the substring tests of _BLOCK_NEEDLES are made by the dispatch loop itself)."""
-    # An admonition either starts with "!!!" on some line of the block, or continues one with a
+    # An admonition either starts with "!!!" or "???" on some line of the block, or continues one with a
     # block indented by at least a tab: AdmonitionProcessor.parse_content accepts nothing else
     # (its current_sibling is only set by a test that returned true and is consumed by the run
     # that follows).
@@ -227,12 +235,12 @@ def _add_block_prechecks(blockprocessors: Registry[BlockProcessor]) -> None:
     indent = " " * admonition.tab_length
 
     def admonition_precheck(parent: etree.Element, block: str) -> bool:
-        return ("!!!" in block or block.startswith(indent)) and admonition_test(parent, block)
+        return ("!!!" in block or "???" in block or block.startswith(indent)) and admonition_test(parent, block)
 
     admonition.test = admonition_precheck  # type: ignore[method-assign]
     # A block that does not start with a space cannot start with the indent: the dispatch loop
     # makes the "!!!" test for those itself, sparing most blocks a call to the precheck.
-    admonition.needles_unless_indented = ("!!!",)  # type: ignore[attr-defined]
+    admonition.needles_unless_indented = ("!!!", "???")  # type: ignore[attr-defined]
 
 
 def _indented(first: str) -> bool:
@@ -329,7 +337,15 @@ def build_markdown(state: ConversionState) -> Markdown:
     md.inlinePatterns.register(_AutomailProcessor(AUTOMAIL_RE, md), "automail", 110)
     md.inlinePatterns.register(_BareUrlProcessor(BARE_URL_RE), "bare_url", 85)
     md.inlinePatterns.register(_BareEmailProcessor(BARE_EMAIL_RE), "bare_email", 84)
+    md.inlinePatterns.register(SimpleTagInlineProcessor(SUBSCRIPT_RE, "sub"), "subscript", 66)
     md.inlinePatterns.register(SimpleTagInlineProcessor(STRIKETHROUGH_RE, "del"), "strike", 65)
+    md.inlinePatterns.register(SimpleTagInlineProcessor(SUPERSCRIPT_RE, "sup"), "superscript", 64)
+    md.inlinePatterns.register(SimpleTagInlineProcessor(MARK_RE, "mark"), "mark", 63)
+    # After code spans (a lozenge in backticks is shown as written), before escapes: in a table
+    # cell the separator is written "\|", which the escape pattern would hide.
+    md.inlinePatterns.register(StatusProcessor(STATUS_RE, state), "status", 185)
+    # After code spans, before escapes: LaTeX is full of backslashes ("\{", "\\") that must stay.
+    md.inlinePatterns.register(InlineMathProcessor(INLINE_MATH_RE, state), "math", 186)
     # After "escape", so an escaped backslash before the line end ("\\\\") is no break.
     md.inlinePatterns.register(SubstituteTagInlineProcessor(BACKSLASH_BREAK_RE, "br"), "backslash_break", 177)
     brackets = BracketMatcher()

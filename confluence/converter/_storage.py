@@ -15,13 +15,15 @@ from ._macros import code_macro, macro
 from ._text import clean_text, is_absolute_url, is_safe_url, url_scheme
 
 # GitHub alert and admonition types -> Confluence panel macros. Confluence has four classic
-# panels: info (blue), tip (green), note (yellow) and warning (red). NOTE is plain information,
-# TIP a suggestion, IMPORTANT something to notice (note), WARNING and CAUTION risk (warning).
+# panels: info (blue, "i"), tip (green, a tick), note (yellow, "!") and warning (red, a cross).
+# Confluence users read yellow as "mind this" and red as "stop, this breaks things": NOTE is
+# plain information, TIP a suggestion, IMPORTANT and WARNING something to mind (note), CAUTION
+# a risk of harm (warning); daux.io's Confluence upload maps warning/danger to note/warning alike.
 ALERT_PANELS = {
     "note": "info",
     "tip": "tip",
     "important": "note",
-    "warning": "warning",
+    "warning": "note",
     "caution": "warning",
 }
 # Admonition types used by MkDocs/Python-Markdown, mapped by the same meaning.
@@ -47,11 +49,30 @@ ADMONITION_PANELS = {
     "bug": "warning",
 }
 
+# Confluence's panel macro parameters, by the names an author may write them in (any case).
+PANEL_OPTIONS = {
+    name.lower(): name
+    for name in ("bgColor", "borderColor", "borderStyle", "borderWidth", "titleBGColor", "titleColor")
+}
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{3}|#[0-9A-Fa-f]{6}|[A-Za-z]{3,20}")
+PANEL_VALUES = {
+    "bgColor": _COLOUR,
+    "borderColor": _COLOUR,
+    "titleBGColor": _COLOUR,
+    "titleColor": _COLOUR,
+    "borderStyle": re.compile(r"solid|dashed|dotted|double|none", re.I),
+    "borderWidth": re.compile(r"[0-9]{1,2}"),
+}
+
 _ALERT = re.compile(r"^[ \t]*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*(?:\n|$)", re.I)
 _TASK = re.compile(r"^\[([ xX])\](?:[ \t]+|$)")
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # The tags _rewrite does more with than drop the class attribute.
-_REWRITTEN = frozenset({"pre", "ul", "ol", "blockquote", "div", "code", "img", "a"})
+_REWRITTEN = frozenset({"pre", "ul", "ol", "blockquote", "div", "code", "img", "a", "kbd", "mark", "ins"})
+# Confluence pages have no keyboard, highlight or insertion element (its editor's marks are code,
+# emphasis, strike, strong, sub/superscript, underline and colours): each becomes the mark a
+# Confluence author would pick. The highlight is Confluence's own yellow.
+_INLINE_EQUIVALENTS = {"kbd": ("code", None), "ins": ("u", None), "mark": ("span", "background-color: rgb(255,247,214);")}
 
 
 def _unescape_code(text: str) -> str:
@@ -111,8 +132,9 @@ def heading_text(element: etree.Element) -> str:
 
 
 class StorageRewriter:
-    def __init__(self, attachments: list[str]) -> None:
+    def __init__(self, attachments: list[str], warnings: list[str]) -> None:
         self.attachments = attachments
+        self.warnings = warnings
         self.tasks = 0
         # Link targets on the page, by the fragment a Markdown link uses: GitHub's heading slugs
         # and the ids the footnotes extension gives its references and notes.
@@ -216,6 +238,11 @@ class StorageRewriter:
             return self._image(element)
         if tag == "a":
             return self._link(element)
+        equivalent = _INLINE_EQUIVALENTS.get(tag)
+        if equivalent is not None:
+            element.tag = equivalent[0]
+            if equivalent[1]:
+                element.set("style", equivalent[1])
         return None
 
     def _code(self, element: etree.Element) -> etree.Element:
@@ -279,18 +306,52 @@ class StorageRewriter:
 
     def _admonition(self, element: etree.Element, classes: list[str]) -> etree.Element:
         kind = next((name for name in classes if name != "admonition"), "note").lower()
-        parameters: dict[str, str] = {}
+        marker = element.get("data-marker") or "!!!"
+        options = element.get("data-options")
+        title = None
         children = list(element)
         if children and children[0].tag == "p" and children[0].get("class") == "admonition-title":
-            title = heading_text(children[0])
+            title = heading_text(children[0]) or None
             children = children[1:]
-            if title and title != kind.capitalize():
+        if kind == "panel":
+            parameters = {"title": title} if title else {}
+            if options:
+                parameters.update(self._panel_options(options))
+            name = "panel"
+        else:
+            parameters = {"title": title} if title and title != kind.capitalize() else {}
+            name = ADMONITION_PANELS.get(kind, "info")
+        if marker == "???":
+            # Collapsed (pymdownx.details): Confluence's expand macro, titled like the admonition
+            # ("Note" when it has no title), around the panel so its colour still says what it is.
+            parameters.pop("title", None)
+            panel, body = macro(name, parameters or None, rich_body=True)
+            expand, outer = macro("expand", {"title": title or kind.capitalize()}, rich_body=True)
+            assert outer is not None
+            outer.append(panel)
+        else:
+            # "???+" starts open; Confluence's expand macro is always closed on load, so an open
+            # collapsible is the panel itself, with its title.
+            if marker == "???+" and title and "title" not in parameters:
                 parameters["title"] = title
-        panel, body = macro(ADMONITION_PANELS.get(kind, "info"), parameters, rich_body=True)
+            panel, body = macro(name, parameters or None, rich_body=True)
+            expand = panel
         assert body is not None
         for child in children:
             body.append(child)
-        return panel
+        return expand
+
+    def _panel_options(self, options: str) -> dict[str, str]:
+        parameters: dict[str, str] = {}
+        for option in options.split():
+            key, _, value = option.partition("=")
+            name = PANEL_OPTIONS.get(key.lower())
+            check = PANEL_VALUES.get(name or "")
+            if name is None or check is None or check.fullmatch(value) is None:
+                self.warnings.append(f"panel option {option!r} ignored: see docs/converter.md for the options")
+                continue
+            parameters[name] = value
+        return parameters
 
     def _image(self, element: etree.Element) -> etree.Element:
         source = (element.get("src") or "").strip()
@@ -338,8 +399,46 @@ class StorageRewriter:
         if href.startswith("#"):
             anchor = self.anchors.get(unquote(href[1:]).lower())
             if anchor is not None:
-                link = etree.Element("ac:link", {"ac:anchor": anchor})
-                body = etree.SubElement(link, "ac:plain-text-link-body")
-                body.text = AtomicString("".join(element.itertext()))
-                return link
+                return _confluence_link(element, {"ac:anchor": anchor})
+            return None
+        path = _attached_file(href)
+        if path is not None:
+            if path not in self.attachments:
+                self.attachments.append(path)
+            link = _confluence_link(element, {})
+            # Confluence attachments are flat: the file is attached under its base name.
+            link.insert(0, etree.Element("ri:attachment", {"ri:filename": posixpath.basename(path)}))
+            return link
         return None
+
+
+# Relative links to these are pages (or folders), not files to attach.
+_PAGE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mdx", ".html", ".htm")
+
+
+def _attached_file(href: str) -> str | None:
+    """The bundle path of a file a link downloads (``files/report.pdf``), or None: a relative link
+    whose last segment has a file extension and is not a page. Its query and fragment
+    (``?raw=1``, ``#page=2``) have no meaning for an attachment."""
+    if is_absolute_url(href) or href.startswith("/"):
+        return None
+    path = clean_text(unquote(href.split("#", 1)[0].split("?", 1)[0]))
+    name = posixpath.basename(path)
+    if not name or "." not in name.strip(".") or name.lower().endswith(_PAGE_SUFFIXES):
+        return None
+    return path
+
+
+def _confluence_link(element: etree.Element, attributes: dict[str, str]) -> etree.Element:
+    """An ``ac:link`` with the Markdown link's text: plain text, or a rich body when the text has
+    markup (``[**Setup**](#setup)``), which Confluence's link body may hold."""
+    link = etree.Element("ac:link", attributes)
+    if len(element):
+        body = etree.SubElement(link, "ac:link-body")
+        body.text = element.text
+        for child in list(element):
+            body.append(child)
+    else:
+        body = etree.SubElement(link, "ac:plain-text-link-body")
+        body.text = AtomicString("".join(element.itertext()))
+    return link

@@ -8,12 +8,14 @@ import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 
 from ._blocks import extract_fences, mark_details, normalise_lists, separate_tables
+from ._math import MathMacros
 from ._pipeline import build_markdown
 from ._serialize import serialize
 from ._state import ConversionState
 from ._storage import StorageRewriter, heading_text
 from ._text import clean_text
-from .front_matter import FrontMatterValue, labels_from, split_front_matter
+from .diagrams import Diagrams, GeneratedAttachment
+from .front_matter import FrontMatterValue, labels_from, page_settings, split_front_matter
 
 # Starting with the newline, not a look-behind: the regex engine then skips to each newline
 # instead of trying every position.
@@ -27,14 +29,35 @@ class Converted:
     labels: list[str] = field(default_factory=list)
     metadata: dict[str, FrontMatterValue] = field(default_factory=dict)
     attachments: list[str] = field(default_factory=list)
+    # What the author should know: options ignored, diagrams left as source, front-matter values not understood.
+    warnings: list[str] = field(default_factory=list)
+    # Files the conversion made (rendered diagrams), to attach to the page: the body refers to them by name.
+    generated: list[GeneratedAttachment] = field(default_factory=list)
+    # From the front matter, for the services to apply: content properties, the page width (the value of
+    # Confluence's content-appearance properties, "full-width" or "fixed-width"), the parent page's title,
+    # the ordering weight among siblings.
+    properties: dict[str, str] = field(default_factory=dict)
+    appearance: str | None = None
+    parent: str | None = None
+    weight: int | None = None
 
 
-def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = False) -> Converted:
+def convert(
+    markdown_text: str,
+    *,
+    title: str | None = None,
+    keep_title: bool = False,
+    math: MathMacros | None = None,
+    diagrams: Diagrams | None = None,
+) -> Converted:
     """Convert Markdown to Confluence storage format.
 
     ``title`` is the page title; when it is not given, the front matter's ``title`` is used.
     A first level-1 heading equal to that title is dropped (Confluence already shows the title)
-    unless ``keep_title`` is true.
+    unless ``keep_title`` is true. ``math`` names the LaTeX macros of the site's math app; without
+    it, math is shown as LaTeX in code. ``diagrams`` renders Mermaid and PlantUML fences to images,
+    returned in ``Converted.generated`` for the caller to attach; without a renderer (or when it fails,
+    with a warning) the diagram's source is shown.
     """
     # A byte-order mark (editors on Windows write one) would keep the first line from being read
     # as a heading or the front matter's opening.
@@ -42,12 +65,16 @@ def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = 
     raw_title = metadata.get("title")
     front_matter_title = raw_title if isinstance(raw_title, str) and raw_title else None
     labels = labels_from(metadata)
+    page = page_settings(metadata)
     if not text.strip():
-        return Converted("", front_matter_title, labels, metadata, [])
+        return Converted(
+            "", front_matter_title, labels, metadata, [], list(page.warnings), [],
+            page.properties, page.appearance, page.parent, page.weight,
+        )
 
     # A fresh Markdown instance per call: Python-Markdown instances carry per-document state
     # (footnotes, reference links, the HTML stash), so sharing one between threads is unsafe.
-    state = ConversionState()
+    state = ConversionState(math=math, diagrams=diagrams)
     md = build_markdown(state)
 
     text = separate_tables(extract_fences(text, state))
@@ -65,10 +92,13 @@ def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = 
     if page_title and not keep_title:
         # Before the rewrite, so no link is pointed at a heading that is not on the page.
         _drop_title_heading(root, page_title)
-    StorageRewriter(state.attachments).run(root)
+    StorageRewriter(state.attachments, state.warnings).run(root)
 
     body = serialize(root, md.htmlStash.rawHtmlBlocks)  # type: ignore[arg-type]
-    return Converted(body, front_matter_title, labels, metadata, list(state.attachments))
+    return Converted(
+        body, front_matter_title, labels, metadata, list(state.attachments), [*page.warnings, *state.warnings],
+        list(state.generated), page.properties, page.appearance, page.parent, page.weight,
+    )
 
 
 def _drop_title_heading(root: etree.Element, page_title: str) -> None:

@@ -4,6 +4,7 @@ stand-in's page view."""
 from __future__ import annotations
 
 import html
+import re
 import xml.etree.ElementTree as ET
 from html.entities import name2codepoint
 
@@ -35,6 +36,8 @@ def parse_storage(body: str) -> ET.Element:
 
 _VOID = {"br", "hr", "img", "col"}
 _SAFE_ATTRS = {"href", "src", "alt", "title", "colspan", "rowspan", "class", "start"}
+# The styles storage format uses (table alignment, text colour, highlight), nothing that could load anything.
+_SAFE_STYLE = re.compile(r"(?:(?:text-align|color|background-color|text-decoration): [#\w(), .-]+;? ?)+")
 _PANELS = {"info", "note", "warning", "tip", "panel", "success", "error"}
 
 
@@ -74,7 +77,8 @@ def _render(element: ET.Element) -> str:
     attrs = "".join(
         f' {name}="{html.escape(value)}"'
         for name, value in element.attrib.items()
-        if name in _SAFE_ATTRS and not value.strip().lower().startswith("javascript:")
+        if (name in _SAFE_ATTRS and not value.strip().lower().startswith("javascript:"))
+        or (name == "style" and _SAFE_STYLE.fullmatch(value))
     )
     if tag in _VOID:
         return f"<{tag}{attrs}>"
@@ -87,8 +91,15 @@ def _render_ac(name: str, element: ET.Element) -> str:
     if name == "link":
         target = element.find(f"{{{RI}}}page")
         url = element.find(f"{{{RI}}}url")
-        body = element.find(f"{{{AC}}}link-body") or element.find(f"{{{AC}}}plain-text-link-body")
+        attachment = element.find(f"{{{RI}}}attachment")
+        # Not `find(…) or find(…)`: an element without children is false.
+        body = element.find(f"{{{AC}}}link-body")
+        if body is None:
+            body = element.find(f"{{{AC}}}plain-text-link-body")
         label = _children(body) if body is not None else ""
+        if attachment is not None:
+            filename = _attr(attachment, RI, "filename")
+            return f'<a class="attachment-link" data-attachment="{html.escape(filename)}">{label or _text(filename)}</a>'
         if target is not None:
             title = _attr(target, RI, "content-title")
             return f'<a class="confluence-link" title="{html.escape(title)}">{label or _text(title)}</a>'
@@ -106,7 +117,9 @@ def _render_ac(name: str, element: ET.Element) -> str:
         if url is not None:
             return f'<img src="{html.escape(_attr(url, RI, "value"))}" alt="{html.escape(alt)}">'
         if attachment is not None:
-            return f'<span class="attachment">[image: {_text(_attr(attachment, RI, "filename"))}]</span>'
+            filename = _attr(attachment, RI, "filename")
+            return (f'<span class="attachment" data-attachment="{html.escape(filename)}">'
+                    f"[image: {_text(filename)}]</span>")
         return ""
     if name == "emoticon":
         return _text(_attr(element, AC, "emoji-fallback") or f":{_attr(element, AC, 'name')}:")
@@ -128,24 +141,53 @@ def _render_macro(element: ET.Element) -> str:
     rich = element.find(f"{{{AC}}}rich-text-body")
     inner = _children(rich) if rich is not None else ""
     title = params.get("title", "")
+    # data-macro names the macro each piece of the page came from, as Confluence's own rendering does with
+    # data-macro-name: what a test (or a reader of the page source) counts.
+    macro = f'data-macro="{html.escape(name)}"'
     if name in {"code", "noformat"}:
         language = params.get("language", "")
         code = plain.text if plain is not None else ""
         caption = f'<div class="code-title">{_text(title)}</div>' if title else ""
-        return f'<div class="code-block">{caption}<pre data-language="{html.escape(language)}"><code>{_text(code)}</code></pre></div>'
+        return (f'<div class="code-block" {macro}>{caption}<pre data-language="{html.escape(language)}"><code>'
+                f"{_text(code)}</code></pre></div>")
     if name in _PANELS:
         heading = f"<strong>{_text(title)}</strong>" if title else ""
-        return f'<div class="panel panel-{html.escape(name)}">{heading}{inner}</div>'
+        return f'<div class="panel panel-{html.escape(name)}" {macro}{_panel_style(params)}>{heading}{inner}</div>'
     if name == "expand":
-        return f"<details><summary>{_text(title or 'Click here to expand...')}</summary>{inner}</details>"
+        return f"<details {macro}><summary>{_text(title or 'Click here to expand...')}</summary>{inner}</details>"
     if name == "status":
-        return f'<span class="status status-{html.escape(params.get("colour", "grey").lower())}">{_text(title)}</span>'
+        colour = params.get("colour", "grey").lower()
+        subtle = " status-subtle" if params.get("subtle") == "true" else ""
+        return (f'<span class="status status-{html.escape(colour)}{subtle}" {macro}>'
+                f"{_text(title or colour.capitalize())}</span>")
     if name == "toc":
-        return '<div class="toc">[table of contents]</div>'
+        return f'<div class="toc" {macro}>[table of contents]</div>'
+    if name == "children":
+        return f'<div class="children" {macro}>[child pages]</div>'
     if name == "anchor":
-        return f'<a id="{html.escape(_anchor_id(params.get("", "")))}"></a>'
+        return f'<a id="{html.escape(_anchor_id(params.get("", "")))}" {macro}></a>'
+    if name in _MATH:
+        equation = plain.text if plain is not None else params.get("body", params.get("equation", ""))
+        tag = "span" if name in _INLINE_MATH else "div"
+        return f'<{tag} class="math" {macro}><code>{_text(equation)}</code></{tag}>'
 
-    return f'<div class="macro"><em>[{_text(name)} macro]</em>{inner}</div>'
+    return f'<div class="macro" {macro}><em>[{_text(name)} macro]</em>{inner}</div>'
+
+
+# The LaTeX macros of the Marketplace apps the converter can be configured for (docs/converter.md).
+_INLINE_MATH = {"mathinline", "mathjax-inline-macro", "latex-inline", "eazy-math-inline"}
+_MATH = _INLINE_MATH | {"mathblock", "mathdisplay", "mathjax-block-macro", "latex-formatting", "eazy-math-block"}
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{1,30}")
+_PANEL_STYLE = {"bgColor": "background-color", "borderColor": "border-color", "borderStyle": "border-style"}
+
+
+def _panel_style(params: dict[str, str]) -> str:
+    rules = [
+        f"{css}: {params[key]}"
+        for key, css in _PANEL_STYLE.items()
+        if key in params and _COLOUR.fullmatch(params[key])
+    ]
+    return f' style="{"; ".join(rules)}"' if rules else ""
 
 
 def _anchor_id(name: str) -> str:

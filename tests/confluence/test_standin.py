@@ -33,9 +33,9 @@ def test_page_view_renders_storage_readably(client: ConfluenceClient, standin: S
     html = shown.text
     assert "<h1>How to install</h1>" in html and "<h2>Install</h2>" in html
     assert '<pre data-language="bash"><code>pip install x &amp;&amp; echo &lt;done&gt;</code></pre>' in html
-    assert '<div class="panel panel-warning"><p>Careful</p></div>' in html
+    assert '<div class="panel panel-warning" data-macro="warning"><p>Careful</p></div>' in html
     assert "javascript:" not in html and "alert(2)" not in html
-    assert '<h2><a id="anchor-usage"></a>Usage</h2>' in html and '<a href="#anchor-usage">see usage</a>' in html
+    assert '<h2><a id="anchor-usage" data-macro="anchor"></a>Usage</h2>' in html and '<a href="#anchor-usage">see usage</a>' in html
     assert '<span class="label">setup</span>' in html and "Documentation" in html
     overview = requests.get(f"{standin.url}/wiki/spaces/DOCS/overview", timeout=5).text
     assert f"/wiki/spaces/DOCS/pages/{page.id}/How+to+install" in overview
@@ -129,3 +129,33 @@ def test_command_line_runs_a_server(fake_time: FakeTime) -> None:
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_page_view_renders_panels_lozenges_and_child_lists(client: ConfluenceClient, standin: StandinServer) -> None:
+    body = (
+        '<ac:structured-macro ac:name="panel"><ac:parameter ac:name="title">Steps</ac:parameter>'
+        '<ac:parameter ac:name="bgColor">#DEEBFF</ac:parameter><ac:parameter ac:name="borderColor">red;x:y</ac:parameter>'
+        "<ac:rich-text-body><p>Do it</p></ac:rich-text-body></ac:structured-macro>"
+        '<p><ac:structured-macro ac:name="status"><ac:parameter ac:name="colour">Green</ac:parameter>'
+        '<ac:parameter ac:name="title">Done</ac:parameter><ac:parameter ac:name="subtle">true</ac:parameter>'
+        "</ac:structured-macro></p>"
+        '<ac:structured-macro ac:name="children"/>'
+        '<ac:structured-macro ac:name="noformat"><ac:plain-text-body><![CDATA[a  <b>]]></ac:plain-text-body>'
+        "</ac:structured-macro>"
+        '<ac:structured-macro ac:name="mathblock"><ac:plain-text-body><![CDATA[x^2]]></ac:plain-text-body>'
+        "</ac:structured-macro>"
+        '<p><ac:link><ri:attachment ri:filename="report.pdf"/><ac:plain-text-link-body><![CDATA[the report]]>'
+        '</ac:plain-text-link-body></ac:link> <ac:link ac:anchor="x"><ac:link-body><strong>rich</strong></ac:link-body>'
+        "</ac:link></p>"
+    )
+    page = client.create_page(space_id=client.space("DOCS").id, title="Macros", body=body)
+    html = requests.get(page.web_url, timeout=5).text
+    # A colour that is not one (it tries to add a CSS rule) is left out of the style.
+    assert ('<div class="panel panel-panel" data-macro="panel" style="background-color: #DEEBFF">'
+            "<strong>Steps</strong><p>Do it</p></div>") in html
+    assert '<span class="status status-green status-subtle" data-macro="status">Done</span>' in html
+    assert '<div class="children" data-macro="children">[child pages]</div>' in html
+    assert '<pre data-language=""><code>a  &lt;b&gt;</code></pre>' in html
+    assert '<div class="math" data-macro="mathblock"><code>x^2</code></div>' in html
+    assert '<a class="attachment-link" data-attachment="report.pdf">the report</a>' in html
+    assert '<a href="#anchor-x"><strong>rich</strong></a>' in html

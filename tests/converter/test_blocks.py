@@ -1,5 +1,9 @@
 """Headings, paragraphs, inline formatting, links, tables, blockquotes, footnotes, definitions."""
 
+import pytest
+
+from confluence.converter import convert
+
 from .xml import assert_converts
 
 
@@ -62,6 +66,55 @@ def test_link_to_a_repeated_heading_uses_githubs_numbered_slug():
         "# Notes\n\n# Notes\n\n[second](#notes-1)",
         f"<h1>Notes</h1><h1>{anchor('notes-1')}Notes</h1><p>{anchor_link('notes-1', 'second')}</p>",
     )
+
+
+def test_links_to_headings_with_markup_non_ascii_text_and_encoded_fragments():
+    assert_converts(
+        "# Über *uns* `v2`\n\n## Déjà vu & co.\n\n[a](#über-uns-v2) [b](#D%C3%A9j%C3%A0-vu--co)",
+        f"<h1>{anchor('über-uns-v2')}Über <em>uns</em> <code>v2</code></h1>"
+        f"<h2>{anchor('déjà-vu--co')}Déjà vu &amp; co.</h2>"
+        f"<p>{anchor_link('über-uns-v2', 'a')} {anchor_link('déjà-vu--co', 'b')}</p>",
+    )
+
+
+def test_link_text_with_markup_keeps_it_in_a_rich_link_body():
+    assert_converts(
+        "## Setup\n\n[**Go** to `setup`](#setup)",
+        f"<h2>{anchor('setup')}Setup</h2><p><ac:link ac:anchor=\"setup\"><ac:link-body><strong>Go</strong> to "
+        "<code>setup</code></ac:link-body></ac:link></p>",
+    )
+
+
+def test_explicit_anchor_and_footnotes_are_link_targets():
+    assert_converts(
+        '<a id="Custom"></a>Here[^n].\n\n[there](#custom)\n\n[^n]: Note.',
+        f"<p><span>{anchor('custom')}</span>Here<sup>{anchor('fnref-n')}{anchor_link('fn-n', '1')}</sup>.</p>"
+        f"<p>{anchor_link('custom', 'there')}</p><hr/><ol><li><p>{anchor('fn-n')}Note.\u00a0"
+        f"{anchor_link('fnref-n', '↩')}</p></li></ol>",
+    )
+
+
+def attachment_link(name: str, text: str) -> str:
+    return (f'<ac:link><ri:attachment ri:filename="{name}"/><ac:plain-text-link-body><![CDATA[{text}]]>'
+            "</ac:plain-text-link-body></ac:link>")
+
+
+def test_links_to_files_in_the_bundle_are_attachment_links():
+    converted = convert("[report](files/report.pdf) [again](./files/report.pdf#page=2) [q](data/a%20b.csv?raw=1)")
+    assert converted.attachments == ["files/report.pdf", "./files/report.pdf", "data/a b.csv"]
+    assert_converts(
+        "[report](files/report.pdf) [q](data/a%20b.csv?raw=1)",
+        f"<p>{attachment_link('report.pdf', 'report')} {attachment_link('a b.csv', 'q')}</p>",
+    )
+
+
+@pytest.mark.parametrize(
+    "href", ["guide.md", "other.md#x", "docs/", "https://e.com/a.pdf", "/x.pdf", ".env", "page.html", "v1.2/"]
+)
+def test_links_to_pages_folders_and_sites_are_not_attachments(href):
+    converted = convert(f"[x]({href})")
+    assert converted.attachments == []
+    assert "ri:attachment" not in converted.body
 
 
 def test_link_to_an_unknown_anchor_stays_a_plain_link():
@@ -141,7 +194,9 @@ def test_a_table_may_follow_a_paragraph_line_directly():
 
 
 def test_strikethrough_with_one_or_two_tildes():
-    assert_converts("~one~ ~~two~~ a~b~c", "<p><del>one</del> <del>two</del> a<del>b</del>c</p>")
+    assert_converts("~one~ ~~two~~ a~~b~~c", "<p><del>one</del> <del>two</del> a<del>b</del>c</p>")
+    # One tilde on each side inside a word is a subscript (H~2~O), as in Pandoc and pymdownx.
+    assert_converts("a~b~c", "<p>a<sub>b</sub>c</p>")
     # Tildes next to spaces are text: home directories are not struck through.
     assert_converts("cd ~/src and ~/bin, ~a~~", "<p>cd ~/src and ~/bin, ~a~~</p>")
 

@@ -6,16 +6,45 @@ from confluence.converter import convert
 
 from .xml import assert_converts, parse
 
+HIGHLIGHT = '<span style="background-color: rgb(255,247,214);">'
+
 
 def test_allow_listed_inline_tags():
+    # Confluence has no keyboard, highlight or insertion element: <kbd> becomes code, <mark> its
+    # yellow highlight, <ins> underline; the others are Confluence's own.
     assert_converts(
-        "H<sub>2</sub>O x<sup>2</sup> <u>u</u> <kbd>Ctrl</kbd> <mark>m</mark> <span>s</span> a<br>b<br/>c",
-        "<p>H<sub>2</sub>O x<sup>2</sup> <u>u</u> <kbd>Ctrl</kbd> <mark>m</mark> <span>s</span> a<br/>b<br/>c</p>",
+        "H<sub>2</sub>O x<sup>2</sup> <u>u</u> <kbd>Ctrl</kbd> <mark>m</mark> <ins>i</ins> <del>d</del> <s>s</s> "
+        "<span>s</span> a<br>b<br/>c",
+        f"<p>H<sub>2</sub>O x<sup>2</sup> <u>u</u> <code>Ctrl</code> {HIGHLIGHT}m</span> <u>i</u> <del>d</del> "
+        "<del>s</del> <span>s</span> a<br/>b<br/>c</p>",
     )
 
 
 def test_markdown_inside_inline_tags_still_renders():
-    assert_converts("<kbd>**b**</kbd>", "<p><kbd><strong>b</strong></kbd></p>")
+    assert_converts("<kbd>**b**</kbd> <mark>*e*</mark>", f"<p><code><strong>b</strong></code> {HIGHLIGHT}<em>e</em></span></p>")
+
+
+def test_sub_and_superscript_and_mark_syntax():
+    assert_converts(
+        "H~2~O, CO~2~ and x~i~; 2^10^ is 1024, e^-x^; ==read **this**==.",
+        f"<p>H<sub>2</sub>O, CO<sub>2</sub> and x<sub>i</sub>; 2<sup>10</sup> is 1024, e<sup>-x</sup>; "
+        f"{HIGHLIGHT}read <strong>this</strong></span>.</p>",
+    )
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        # GitHub's single-tilde strikethrough outside a word, paths with tildes, lone carets and equals signs.
+        ("a ~gone~ b", "<p>a <del>gone</del> b</p>"),
+        ("cd ~/src and ~/bin", "<p>cd ~/src and ~/bin</p>"),
+        ("x^2 + y^2 and a^b c^d", "<p>x^2 + y^2 and a^b c^d</p>"),
+        ("if a == b == c", "<p>if a == b == c</p>"),
+        ("`H~2~O 2^10^ ==x==`", "<p><code>H~2~O 2^10^ ==x==</code></p>"),
+    ],
+)
+def test_sub_superscript_and_mark_leave_ordinary_text_alone(markdown, expected):
+    assert_converts(markdown, expected)
 
 
 def test_unknown_and_dangerous_inline_tags_are_text():

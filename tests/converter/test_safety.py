@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from confluence.converter import convert
+from confluence.converter import Diagrams, MathMacros, convert
+from confluence.converter.diagrams import DiagramError
 
 from .xml import parse
 
@@ -22,7 +23,8 @@ PIECES = [
     "\x01", "\x0b", "\ud800", "\udfff", "\ufffe", "\uffff", "\r", "\r\n", "é", "😀", "text ", "word",
     "<div>", "</div>", "<p>", "</p>", "<b>", "</b>", "<table>", "<tr><td>", "</td></tr>", "<pre>", "</pre>",
     "<img src=x.png width=9>", "a@b.co ", "~", "\\\n", "```python title=\"a.py\"\n", "[x](#word)", "## x ##  ",
-    '<a name="word">', "</a>", "===\n", "-\n",
+    '<a name="word">', "</a>", "===\n", "-\n", "??? tip ", "???+ ", '!!! panel "T" bgColor=#fff ', "{status:green|",
+    "{status:red}", "}", "\\|", "```noformat\n", "[CHILDREN]", "[[_TOSP_]]", "^", "==", "H~2~O", "<mark>", "<kbd>", "$", "$$\n", "$x$", "$$", "```math\n", "\\$", "```mermaid\n", "```puml\n",
 ]
 
 markdown_like = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
@@ -33,8 +35,8 @@ DANGEROUS_TAGS = {"script", "style", "iframe", "object", "embed"}
 URL_ATTRIBUTES = {"href", "src", "{http://atlassian.com/resource/identifier}value"}
 
 
-def assert_safe(markdown: str) -> None:
-    body = convert(markdown).body
+def assert_safe(markdown: str, **options: object) -> None:
+    body = convert(markdown, **options).body  # type: ignore[arg-type]
     root = parse(body)  # raises if the output is not well-formed XML
     for element in root.iter():
         assert element.tag not in DANGEROUS_TAGS
@@ -45,7 +47,8 @@ def assert_safe(markdown: str) -> None:
                 assert not "".join(char for char in value if char > " ").lower().startswith("javascript:")
         if element.tag == "{http://atlassian.com/content}structured-macro":
             assert element.get("{http://atlassian.com/content}name") in {
-                "code", "info", "tip", "note", "warning", "toc", "expand", "anchor"
+                "code", "info", "tip", "note", "warning", "toc", "expand", "anchor", "panel", "noformat", "status",
+                "children", "mathblock", "mathinline",
             }
 
 
@@ -59,6 +62,21 @@ def test_any_text_converts_to_well_formed_xml(text):
 @given(markdown_like)
 def test_markdown_like_text_converts_to_well_formed_xml(markdown):
     assert_safe(markdown)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(markdown_like)
+def test_markdown_like_text_with_every_option_converts_to_well_formed_xml(markdown):
+    assert_safe(markdown, math=MathMacros(), diagrams=Diagrams(mermaid=_Renderer(), plantuml=_Renderer()))
+
+
+class _Renderer:
+    """Renders every other diagram, so both paths are drawn."""
+
+    def render(self, source: str) -> bytes:
+        if len(source) % 2:
+            raise DiagramError("odd]]> <b>&")
+        return b"\x89PNG\r\n\x1a\n"
 
 
 @settings(max_examples=200, deadline=None)

@@ -73,7 +73,7 @@ def test_storage_that_confluence_rejects_is_502(api, standin, monkeypatch):
     from confluence.converter import Converted
     from imports import services
 
-    monkeypatch.setattr(services, "convert", lambda text, title=None: Converted(body="<p>broken", title=None,
+    monkeypatch.setattr(services, "convert", lambda text, title=None, **options: Converted(body="<p>broken", title=None,
                                                                                   labels=[], metadata={}, attachments=[]))
     response = post_import(api, DOC)
     assert response.status_code == 502
