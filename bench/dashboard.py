@@ -8,7 +8,7 @@ client as a logged-in superuser, interleaved so noise on the machine hits both a
 
 The dashboard is measured twice: the first view (cold: no closed day stored yet, so it aggregates the month and
 stores it; the rollup is dropped before each such sample) and the repeat view (warm: the closed days are read from
-portal.models.DashboardDay, only today and the windows' partial first days are aggregated). It also compares the
+imports.models.AuditDay, only today and the windows' partial first days are aggregated). It also compares the
 p50/p95 durations shown (merged bucketed histograms) with the exact ones computed over every row.
 
     .venv/bin/python -m bench.dashboard                 # 1,000,000 records, prints the rows
@@ -27,11 +27,15 @@ import secrets
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from django.db import connection
+from django.db.models import Aggregate, Count, FloatField
 
 from bench.common import PYTHON, REPO, row, summary, workdir
 
@@ -106,6 +110,74 @@ def _scratch_database(database_url: str | None) -> Iterator[str | None]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# ----------------------------------------------------------------------------------------- the exact figures
+#
+# What the dashboard's bucketed percentiles are measured against, computed over every row (models are imported
+# inside: the harness's own process does not set Django up).
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate: the percentile with linear interpolation, computed by the server."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: str, fraction: float, **extra: object) -> None:
+        # A literal, not a parameter: it is ours (0.5 or 0.95), and PostgreSQL wants a constant here.
+        super().__init__(expression, fraction=f"{float(fraction):.4f}", **extra)
+
+
+def percentile_from_histogram(histogram: list[tuple[int, int]], fraction: float) -> float | None:
+    """percentile_cont over (value, how many) pairs sorted by value: the same answer PostgreSQL gives."""
+    total = sum(count for _, count in histogram)
+    if total == 0:
+        return None
+    position = (total - 1) * fraction
+    low_rank, high_rank = int(position), min(int(position) + 1, total - 1)
+    low = high = None
+    seen = 0
+    for value, count in histogram:
+        if low is None and low_rank < seen + count:
+            low = value
+        if high_rank < seen + count:
+            high = value
+            break
+        seen += count
+    assert low is not None and high is not None
+    return low + (high - low) * (position - low_rank)
+
+
+def exact_durations(since: dt.datetime) -> dict[int, tuple[float | None, float | None, int]]:
+    """(p50, p95, how many) of finished imports' durations per instance since `since`, exactly, over every row.
+
+    The dashboard itself merges per-day histograms instead (imports.selectors.percentile_from_buckets); the
+    benchmark compares the two."""
+    from imports.models import ImportRecord
+
+    records = ImportRecord.objects.filter(received_at__gte=since, duration_ms__isnull=False).order_by()
+    if connection.vendor == "postgresql":
+        rows = records.values("instance_id").annotate(
+            p50=PercentileCont("duration_ms", 0.5), p95=PercentileCont("duration_ms", 0.95), n=Count("pk")
+        )
+        return {each["instance_id"]: (each["p50"], each["p95"], each["n"]) for each in rows}
+    # One row per distinct duration (at most the longest import in ms, a minute or so), not per import.
+    histograms: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    rows = (
+        records.values("instance_id", "duration_ms").annotate(n=Count("pk")).order_by("instance_id", "duration_ms")
+    )
+    for each in rows.iterator(chunk_size=5000):
+        histograms[each["instance_id"]].append((each["duration_ms"], each["n"]))
+    return {
+        instance_id: (
+            percentile_from_histogram(histogram, 0.5),
+            percentile_from_histogram(histogram, 0.95),
+            sum(n for _, n in histogram),
+        )
+        for instance_id, histogram in histograms.items()
+    }
+
+
 # ----------------------------------------------------------------------------------------- the child
 
 
@@ -114,12 +186,12 @@ def _child(records: int, renders: int) -> dict[str, Any]:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
     from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from portal.dashboard import dashboard_rollup_forget, exact_durations, instance_dashboards
+    from imports.services import audit_rollup_forget
+    from portal.dashboard import instance_dashboards
 
     call_command("migrate", verbosity=0)
     from django.contrib.auth import get_user_model
@@ -180,7 +252,7 @@ def _child(records: int, renders: int) -> dict[str, Any]:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE imports_importrecord")
     # The empty view above stored empty closed days; the records were written into them since (a backfill).
-    dashboard_rollup_forget()
+    audit_rollup_forget()
 
     user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password-123")
     client = Client()
@@ -195,7 +267,7 @@ def _child(records: int, renders: int) -> dict[str, Any]:
         for url in ("/admin/", "/admin/imports/importrecord/"):  # warm-up: templates, connections, caches
             assert client.get(url).status_code == 200, url
         for _ in range(renders):  # first views: nothing stored
-            dashboard_rollup_forget()
+            audit_rollup_forget()
             begun = time.perf_counter()
             assert client.get("/admin/").status_code == 200
             dashboard_cold_ms.append((time.perf_counter() - begun) * 1000)
@@ -207,7 +279,7 @@ def _child(records: int, renders: int) -> dict[str, Any]:
                 assert response.status_code == 200, url
     with CaptureQueriesContext(connection) as full:
         boards = instance_dashboards()
-    dashboard_rollup_forget()
+    audit_rollup_forget()
     with CaptureQueriesContext(connection) as full_cold:
         instance_dashboards()
     assert sum(board.windows[2].total for board in boards) > 0

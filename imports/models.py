@@ -1,4 +1,4 @@
-"""The audit log of imports, and the idempotency keys that make retries safe."""
+"""The audit log of imports, its rollup of closed days, and the idempotency keys that make retries safe."""
 
 import uuid
 
@@ -104,3 +104,27 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class AuditDay(models.Model):
+    """What the dashboard needs of one closed local day of the audit log, computed once (imports.selectors).
+
+    A cache, recomputed from ImportRecord whenever it is missing. `data` maps an instance id to its counts per
+    status, counts per error code and a histogram of durations (flat [bucket, count, min, max, ...]). A day holding
+    imports still `received` is stored as not settled and computed again on the next read, until they finish or are
+    abandoned; a closed day's finished records do not change. Keyed by time zone, so a change of TIME_ZONE computes
+    its own days.
+    """
+
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    version = models.PositiveSmallIntegerField()
+    settled = models.BooleanField()
+    computed_at = models.DateTimeField()
+    data = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "day"], name="audit_day_unique_per_zone")]
+
+    def __str__(self) -> str:
+        return f"{self.day} ({self.zone})"

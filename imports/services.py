@@ -23,7 +23,7 @@ from confluence import errors as cf
 from confluence.client import ConfluenceClient, Page, Property
 from confluence.converter import convert
 from confluence.converter.front_matter import APPEARANCE_PROPERTIES
-from imports.models import IdempotencyKey, ImportRecord
+from imports.models import AuditDay, IdempotencyKey, ImportRecord
 from imports.serializers import ImportResultSerializer
 from imports.validation import ImportRequest, parse_import_request, parse_labels, partial_fields, printable
 from portal.api import error_body
@@ -427,4 +427,14 @@ def imports_abandon_stale(*, older_than: dt.timedelta | None = None) -> int:
 def idempotency_keys_expire() -> int:
     cutoff = timezone.now() - dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def audit_rollup_forget(*, days: list[dt.date] | None = None) -> int:
+    """Drop the stored days of the audit log's rollup (all, or these), so the next read aggregates them again from
+    the records: after a backfill into past days. Returns how many were dropped."""
+    rows = AuditDay.objects.all()
+    if days is not None:
+        rows = rows.filter(day__in=days)
+    deleted, _ = rows.delete()
     return deleted

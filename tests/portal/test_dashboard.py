@@ -15,18 +15,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from bench.dashboard import percentile_from_histogram
 from directory.models import SyncRun
-from imports.models import ImportRecord
-from imports.services import imports_abandon_stale
-from portal.dashboard import (
-    SUB_BUCKETS,
-    bucket_of,
-    dashboard_rollup_forget,
-    instance_dashboards,
-    percentile_from_buckets,
-    percentile_from_histogram,
-)
-from portal.models import DashboardDay
+from imports.models import AuditDay, ImportRecord
+from imports.selectors import SUB_BUCKETS, _duration_bucket, percentile_from_buckets
+from imports.services import audit_rollup_forget, imports_abandon_stale
+from portal.dashboard import instance_dashboards
 from tokens.models import Instance, Token
 from tokens.services import instance_create, license_set, token_issue, token_revoke
 
@@ -173,7 +167,7 @@ def test_the_number_of_queries_does_not_grow_with_instances_or_records(admin_cli
         for day in range(0, 30, 3):
             records(instance, 20, ago=dt.timedelta(days=day, hours=1), duration_ms=50 + day)
             records(instance, 5, ago=dt.timedelta(days=day, hours=2), status=S.REJECTED, error_code=f"code_{day}")
-    dashboard_rollup_forget()  # records written into past days after they were stored: a backfill
+    audit_rollup_forget()  # records written into past days after they were stored: a backfill
     with CaptureQueriesContext(connection) as large_cold:
         assert admin_client.get("/admin/").status_code == 200
     with CaptureQueriesContext(connection) as large:
@@ -320,7 +314,7 @@ def test_stored_days_and_live_rows_add_up_to_the_database_across_day_boundaries(
         ImportRecord.objects.bulk_create(rows)
 
         assert_as_reference(at)  # cold: aggregates the closed days and stores them
-        assert DashboardDay.objects.filter(zone=zone, settled=True).count() == 30  # and the first, partly in
+        assert AuditDay.objects.filter(zone=zone, settled=True).count() == 30  # and the first, partly in
         assert_as_reference(at)  # warm: reads them
         assert_as_reference(at + dt.timedelta(hours=7))  # later the same day: other window edges, same stored days
         assert_as_reference(at + dt.timedelta(days=1, hours=3))  # the next day: one more day to store
@@ -333,13 +327,13 @@ def test_a_closed_day_with_imports_in_progress_is_counted_again_once_they_are_ab
     (board,) = instance_dashboards()
     assert {o.status: o.count for o in board.windows[1].outcomes if o.count} == {S.SUCCEEDED: 6, S.RECEIVED: 4}
     day = timezone.localdate(timezone.now() - dt.timedelta(days=3))
-    assert not DashboardDay.objects.get(day=day).settled  # stored, but aggregated again on the next view
+    assert not AuditDay.objects.get(day=day).settled  # stored, but aggregated again on the next view
 
     assert imports_abandon_stale(older_than=dt.timedelta(hours=1)) == 4
     (board,) = instance_dashboards()
     assert {o.status: o.count for o in board.windows[1].outcomes if o.count} == {S.SUCCEEDED: 6, S.ABANDONED: 4}
     assert [(e.code, e.count) for e in board.top_errors] == [("abandoned", 4)]
-    assert DashboardDay.objects.get(day=day).settled
+    assert AuditDay.objects.get(day=day).settled
     assert_as_reference(timezone.now())
 
 
@@ -347,10 +341,10 @@ def test_todays_records_are_counted_live_after_the_closed_days_are_stored(db) ->
     acme = make_instance("acme")
     records(acme, 5, ago=dt.timedelta(days=2))
     instance_dashboards()
-    stored = DashboardDay.objects.count()
+    stored = AuditDay.objects.count()
     records(acme, 3, ago=dt.timedelta(seconds=1), status=S.FAILED, error_code="confluence_unavailable", duration_ms=4000)
     (board,) = instance_dashboards()
-    assert DashboardDay.objects.count() == stored
+    assert AuditDay.objects.count() == stored
     assert board.windows[0].total == 3 and board.windows[2].total == 8
     assert board.days[-1].total == 3 or timezone.localdate(timezone.now() - dt.timedelta(seconds=1)) != board.days[-1].day
     assert board.top_errors[0].code == "confluence_unavailable"
@@ -364,19 +358,25 @@ def test_a_day_is_stored_only_once_closed(db) -> None:
         midnight = dt.datetime(2026, 5, 10, tzinfo=ZoneInfo("Europe/Berlin"))
         ImportRecord.objects.create(instance=acme, received_at=midnight - dt.timedelta(seconds=2), status=S.SUCCEEDED)
         instance_dashboards(midnight + dt.timedelta(minutes=1))  # yesterday is not closed yet: late inserts may come
-        assert not DashboardDay.objects.filter(day=dt.date(2026, 5, 9)).exists()
+        assert not AuditDay.objects.filter(day=dt.date(2026, 5, 9)).exists()
         ImportRecord.objects.create(instance=acme, received_at=midnight - dt.timedelta(seconds=1), status=S.SUCCEEDED)
         (board,) = instance_dashboards(midnight + dt.timedelta(minutes=11))
-        assert DashboardDay.objects.get(day=dt.date(2026, 5, 9)).data[str(acme.pk)]["status"] == {S.SUCCEEDED: 2}
+        assert AuditDay.objects.get(day=dt.date(2026, 5, 9)).data[str(acme.pk)]["status"] == {S.SUCCEEDED: 2}
         assert board.days[-2].total == 2
+
+
+def bucket_of(duration_ms: int) -> int:
+    """The bucketing of imports.selectors, in Python."""
+    if duration_ms < 2 * SUB_BUCKETS:
+        return duration_ms
+    width = 2 ** (duration_ms.bit_length() - 1) // SUB_BUCKETS
+    return duration_ms // width * width
 
 
 @pytest.mark.parametrize("duration", [0, 1, 127, 128, 129, 255, 256, 1000, 4095, 4096, 65_537, 2**31 - 1])
 def test_duration_buckets_in_the_database_match_python(db, duration) -> None:
     acme = make_instance("acme")
     records(acme, 1, ago=dt.timedelta(seconds=5), duration_ms=duration)
-    from portal.dashboard import _duration_bucket
-
     bucket = ImportRecord.objects.annotate(b=_duration_bucket()).values_list("b", flat=True).get()
     assert bucket == bucket_of(duration) <= duration
     assert duration - bucket < max(1, bucket / SUB_BUCKETS)
