@@ -40,11 +40,12 @@ def make_instance(name: str, *, until_days: int | None = 365, active: bool = Tru
     return instance
 
 
-def records(instance: Instance, count: int, *, ago: dt.timedelta, status: str = S.SUCCEEDED,
-            error_code: str = "", duration_ms: int | None = 100) -> list[ImportRecord]:
-    at = timezone.now() - ago
+def records(instance: Instance, count: int, *, ago: dt.timedelta, status: str = S.SUCCEEDED, error_code: str = "",
+            duration_ms: int | None = 100, before: dt.datetime | None = None) -> list[ImportRecord]:
+    """`count` records received `ago` before `before` (default: now)."""
+    received_at = (before or timezone.now()) - ago
     return ImportRecord.objects.bulk_create(
-        ImportRecord(instance=instance, received_at=at, status=status, error_code=error_code,
+        ImportRecord(instance=instance, received_at=received_at, status=status, error_code=error_code,
                      duration_ms=duration_ms, title=f"page {n}")
         for n in range(count)
     )
@@ -111,7 +112,9 @@ def test_the_start_page_shows_each_instances_numbers_as_in_the_database(admin_cl
     assert len(day_rows) == 30 and day_rows[-1][0] == f"{today:%Y-%m-%d}"
     totals = {day: int(re.findall(r'<td class="portal-num">(\d+)</td>', cells)[-1]) for day, cells in day_rows}
     assert totals[f"{timezone.localdate(timezone.now() - dt.timedelta(days=20)):%Y-%m-%d}"] == 6
-    assert sum(totals.values()) in (15, 14)  # 15 unless the 30-day window's oldest hours fall before the first bar
+    # Whatever the hour: every record counted is at most 20 days old, well inside the 30 bars (the edge between the
+    # 30-day window and the first bar is test_the_30_day_window_reaches_into_the_day_before_the_first_bar's).
+    assert sum(totals.values()) == 15
     assert "<svg" in board and "<title" in board and 'role="img"' in board
 
     # Errors, most frequent first, each linking to the audit log filtered to it.
@@ -339,17 +342,38 @@ def test_a_closed_day_with_imports_in_progress_is_counted_again_once_they_are_ab
 
 def test_todays_records_are_counted_live_after_the_closed_days_are_stored(db) -> None:
     acme = make_instance("acme")
-    records(acme, 5, ago=dt.timedelta(days=2))
-    instance_dashboards()
+    at = timezone.make_aware(dt.datetime(2026, 5, 10, 12, 0))  # noon: a second ago is today
+    records(acme, 5, ago=dt.timedelta(days=2), before=at)
+    instance_dashboards(at)
     stored = AuditDay.objects.count()
-    records(acme, 3, ago=dt.timedelta(seconds=1), status=S.FAILED, error_code="confluence_unavailable", duration_ms=4000)
-    (board,) = instance_dashboards()
+    records(acme, 3, ago=dt.timedelta(seconds=1), status=S.FAILED, error_code="confluence_unavailable", duration_ms=4000,
+            before=at)
+    (board,) = instance_dashboards(at)
     assert AuditDay.objects.count() == stored
     assert board.windows[0].total == 3 and board.windows[2].total == 8
-    assert board.days[-1].total == 3 or timezone.localdate(timezone.now() - dt.timedelta(seconds=1)) != board.days[-1].day
+    assert (board.days[-1].day, board.days[-1].total) == (dt.date(2026, 5, 10), 3)
+    assert (board.days[-3].day, board.days[-3].total) == (dt.date(2026, 5, 8), 5)
     assert board.top_errors[0].code == "confluence_unavailable"
     assert board.p95_ms == 4000
-    assert_as_reference(timezone.now())
+    assert_as_reference(at)
+
+
+def test_the_30_day_window_reaches_into_the_day_before_the_first_bar(db) -> None:
+    """30 times 24 hours back from noon starts at noon of the day before the chart's first bar: imports of that
+    afternoon count in the 30-day window (outcomes, errors, durations) but in no bar."""
+    acme = make_instance("acme")
+    at = timezone.make_aware(dt.datetime(2026, 5, 10, 12, 0))
+    records(acme, 2, ago=dt.timedelta(days=30, hours=-1), status=S.REJECTED, error_code="title_exists", duration_ms=7,
+            before=at)  # 2026-04-10, 13:00
+    records(acme, 4, ago=dt.timedelta(days=30, hours=1), before=at)  # 2026-04-10, 11:00: outside every window
+    records(acme, 3, ago=dt.timedelta(days=29, hours=12), before=at)  # 2026-04-11, 00:00: the first bar
+    for view in ("first", "repeat"):  # aggregated live, then read from the stored days
+        (board,) = instance_dashboards(at)
+        assert board.days[0].day == dt.date(2026, 4, 11), view
+        assert [(d.day, d.total) for d in board.days if d.total] == [(dt.date(2026, 4, 11), 3)], view
+        assert {o.status: o.count for o in board.windows[2].outcomes if o.count} == {S.SUCCEEDED: 3, S.REJECTED: 2}
+        assert [(e.code, e.count) for e in board.top_errors] == [("title_exists", 2)], view
+        assert (board.durations_counted, board.p50_ms) == (5, 100), view
 
 
 def test_a_day_is_stored_only_once_closed(db) -> None:
