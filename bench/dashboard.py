@@ -219,7 +219,7 @@ def _child(records: int, renders: int) -> dict[str, Any]:
                 ("failed", "confluence_unavailable", 4), ("failed", "confluence_rejected", 2),
                 ("replayed", "", 4), ("abandoned", "", 1)]
     weighted = [(status, code) for status, code, weight in outcomes for _ in range(weight)]
-    rng = random.Random(7)  # noqa: S311 - test data, not secrets
+    rng = random.Random(7)
     now = timezone.now()
     started = time.perf_counter()
     # A seed through bulk_create (the model's own defaults and conversions), then copies of it made by the database

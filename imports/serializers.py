@@ -10,27 +10,27 @@ from imports.models import ImportRecord
 
 
 class ImportRequestSerializer(serializers.Serializer):
-    spaceId = serializers.CharField(help_text="The space key (DOCS) or the numeric space id.")  # noqa: N815
-    parentId = serializers.CharField(required=False, help_text="Id of the parent page; default: the space's homepage.")  # noqa: N815
-    pageTitle = serializers.CharField(max_length=255, help_text="1 to 255 characters after trimming.")  # noqa: N815
+    spaceId = serializers.CharField(help_text="The space key (DOCS) or the numeric space id.")
+    parentId = serializers.CharField(required=False, help_text="Id of the parent page; default: the space's homepage.")
+    pageTitle = serializers.CharField(max_length=255, help_text="1 to 255 characters after trimming.")
     content = serializers.CharField(help_text="Markdown; not empty; at most IMPORT_MAX_CONTENT_BYTES of UTF-8.")
     overwrite = serializers.BooleanField(
         required=False, default=False, help_text="Update the page when one with this title exists (else 409)."
     )
     labels = serializers.ListField(child=serializers.CharField(), required=False)
-    sourceRef = serializers.CharField(required=False, max_length=500, help_text="Provenance: a commit, a file path.")  # noqa: N815
-    versionMessage = serializers.CharField(required=False, max_length=500, help_text="Confluence's version comment.")  # noqa: N815
+    sourceRef = serializers.CharField(required=False, max_length=500, help_text="Provenance: a commit, a file path.")
+    versionMessage = serializers.CharField(required=False, max_length=500, help_text="Confluence's version comment.")
 
 
 class ImportResultSerializer(serializers.Serializer):
     """The answer to a successful import, rendered from its audit record (also the body a replay sends)."""
 
-    importId = serializers.UUIDField(source="id")  # noqa: N815
+    importId = serializers.UUIDField(source="id")
     status = serializers.ChoiceField(source="operation", choices=ImportRecord.Operation.choices)
-    pageId = serializers.CharField(source="page_id")  # noqa: N815
-    pageTitle = serializers.CharField(source="title")  # noqa: N815
-    spaceId = serializers.CharField(source="space_id")  # noqa: N815
-    spaceKey = serializers.CharField(source="space_key")  # noqa: N815
+    pageId = serializers.CharField(source="page_id")
+    pageTitle = serializers.CharField(source="title")
+    spaceId = serializers.CharField(source="space_id")
+    spaceKey = serializers.CharField(source="space_key")
     version = serializers.IntegerField(source="page_version")
     url = serializers.URLField(source="page_url")
 
@@ -39,8 +39,8 @@ class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     field = serializers.CharField(required=False)
-    pageId = serializers.CharField(required=False, help_text="With title_exists: the existing page.")  # noqa: N815
-    requestId = serializers.CharField()  # noqa: N815
+    pageId = serializers.CharField(required=False, help_text="With title_exists: the existing page.")
+    requestId = serializers.CharField()
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -48,29 +48,29 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ImportRecordSerializer(serializers.ModelSerializer):
-    importId = serializers.UUIDField(source="id")  # noqa: N815
-    requestId = serializers.CharField(source="request_id")  # noqa: N815
-    receivedAt = serializers.DateTimeField(source="received_at")  # noqa: N815
-    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)  # noqa: N815
-    durationMs = serializers.IntegerField(source="duration_ms", allow_null=True)  # noqa: N815
-    httpStatus = serializers.IntegerField(source="http_status", allow_null=True)  # noqa: N815
-    tokenHint = serializers.CharField(source="token_hint")  # noqa: N815
+    importId = serializers.UUIDField(source="id")
+    requestId = serializers.CharField(source="request_id")
+    receivedAt = serializers.DateTimeField(source="received_at")
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
+    durationMs = serializers.IntegerField(source="duration_ms", allow_null=True)
+    httpStatus = serializers.IntegerField(source="http_status", allow_null=True)
+    tokenHint = serializers.CharField(source="token_hint")
     instance = serializers.CharField(source="instance.name")
-    spaceKey = serializers.CharField(source="space_key")  # noqa: N815
-    spaceId = serializers.CharField(source="space_id")  # noqa: N815
-    parentId = serializers.CharField(source="parent_id")  # noqa: N815
-    pageTitle = serializers.CharField(source="title")  # noqa: N815
-    pageId = serializers.CharField(source="page_id")  # noqa: N815
+    spaceKey = serializers.CharField(source="space_key")
+    spaceId = serializers.CharField(source="space_id")
+    parentId = serializers.CharField(source="parent_id")
+    pageTitle = serializers.CharField(source="title")
+    pageId = serializers.CharField(source="page_id")
     version = serializers.IntegerField(source="page_version", allow_null=True)
     url = serializers.CharField(source="page_url")
-    sourceRef = serializers.CharField(source="source_ref")  # noqa: N815
-    idempotencyKey = serializers.CharField(source="idempotency_key")  # noqa: N815
-    contentBytes = serializers.IntegerField(source="content_bytes", allow_null=True)  # noqa: N815
-    contentSha256 = serializers.CharField(source="content_sha256")  # noqa: N815
-    errorCode = serializers.CharField(source="error_code")  # noqa: N815
-    errorMessage = serializers.CharField(source="error_message")  # noqa: N815
-    confluenceStatus = serializers.IntegerField(source="confluence_status", allow_null=True)  # noqa: N815
-    confluenceMessage = serializers.CharField(source="confluence_message")  # noqa: N815
+    sourceRef = serializers.CharField(source="source_ref")
+    idempotencyKey = serializers.CharField(source="idempotency_key")
+    contentBytes = serializers.IntegerField(source="content_bytes", allow_null=True)
+    contentSha256 = serializers.CharField(source="content_sha256")
+    errorCode = serializers.CharField(source="error_code")
+    errorMessage = serializers.CharField(source="error_message")
+    confluenceStatus = serializers.IntegerField(source="confluence_status", allow_null=True)
+    confluenceMessage = serializers.CharField(source="confluence_message")
 
     class Meta:
         model = ImportRecord

@@ -62,7 +62,7 @@ def main() -> int:
 
     print(f"==> Confluence stand-in on {STANDIN_URL}")
 
-    standin = subprocess.Popen(  # noqa: S603 - our own module
+    standin = subprocess.Popen(
         [PYTHON, "-m", "confluence.standin", "--host", "127.0.0.1", "--port", str(STANDIN_PORT)],
         cwd=ROOT,
         start_new_session=True,
@@ -91,7 +91,7 @@ def main() -> int:
 """,
             flush=True,
         )
-        server = subprocess.run([PYTHON, "manage.py", "runserver", PORTAL_ADDRESS], cwd=ROOT)  # noqa: S603
+        server = subprocess.run([PYTHON, "manage.py", "runserver", PORTAL_ADDRESS], cwd=ROOT)
         return server.returncode
     except KeyboardInterrupt:
         return 0

@@ -9,8 +9,8 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 
-from portal.settings import *  # noqa: E402,F403
-from portal.settings import DATA_DIR, DATABASES  # noqa: E402
+from portal.settings import *  # noqa: F403
+from portal.settings import DATA_DIR, DATABASES
 
 # Password hashing dominates test time otherwise; production keeps Django's default.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -16,7 +16,7 @@ class TokenInfoSerializer(AnswerSerializer):
     hint = serializers.CharField(help_text="The token's start and end, to recognise it; not usable as a token.")
     created = serializers.DateTimeField(source="created_at")
     expires = serializers.DateTimeField(source="expires_at")
-    allowedSpaces = serializers.ListField(  # noqa: N815 - the API's field names are camelCase
+    allowedSpaces = serializers.ListField(
         source="allowed_spaces", child=serializers.CharField(), help_text="Empty: every space."
     )
 

@@ -19,7 +19,7 @@ from tests.conftest import CHROMIUM
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 ADMIN_USERNAME = "browser-admin"
-ADMIN_PASSWORD = "browser-admin-password-1"  # noqa: S105 - a throwaway account in the test database
+ADMIN_PASSWORD = "browser-admin-password-1"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -26,7 +26,7 @@ from tokens.services import license_set, token_issue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AUDITOR_PASSWORD = "auditor-password-1"  # noqa: S105 - a throwaway account in the test database
+AUDITOR_PASSWORD = "auditor-password-1"
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,7 @@ def portal(environment, standin):
     )
     assert created.returncode == 0, created.stderr
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen(  # noqa: S603 - our own server
+    server = subprocess.Popen(
         [str(gunicorn), "-c", "portal/gunicorn.conf.py", "portal.wsgi"],
         cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
