@@ -107,7 +107,10 @@ def parse_import_request(data: Any, *, max_content_bytes: int) -> ImportRequest:
         raise InvalidRequest("the body must be a JSON object")
     unknown = sorted(set(data) - FIELDS)
     if unknown:
-        raise InvalidRequest(f"unknown field: {unknown[0]}", field=unknown[0])
+        # Echoed in the answer and the audit record, which can hold neither a NUL (PostgreSQL) nor a lone surrogate
+        # (UTF-8): such a name is written as Python would, escapes and all.
+        name = (unknown[0] if unknown[0].isprintable() else ascii(unknown[0]))[:100]
+        raise InvalidRequest(f"unknown field: {name}", field=name)
 
     space = _string(data, "spaceId", required=True)
     title = _string(data, "pageTitle", required=True)

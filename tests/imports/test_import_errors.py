@@ -1,5 +1,7 @@
 """Every refusal of POST /api/v1/imports: its status, its stable code, and the audit record it leaves."""
 
+import json
+
 import pytest
 from django.test import override_settings
 
@@ -135,3 +137,14 @@ def test_confluence_refusing_the_credentials_is_502(api, standin, monkeypatch):
     assert_error(post_import(api, DOC), 502, "confluence_auth_failed")
     record = last_record()
     assert record.status == "failed" and record.confluence_status == 401
+
+
+@pytest.mark.parametrize("key", ["nul\x00field", "lone\ud800surrogate", "bell\x07"])
+def test_an_unknown_field_whose_name_cannot_be_stored_as_text_is_still_a_400(api, key):
+    """The name is echoed in the message and the record: PostgreSQL refuses NUL in text, UTF-8 a lone surrogate."""
+    response = api.post("/api/v1/imports", json.dumps({**DOC, key: 1}), content_type="application/json")
+    error = assert_error(response, 400, "invalid_request")
+    assert error["message"].startswith("unknown field: ")
+    record = last_record()
+    assert (record.status, record.error_code) == ("rejected", "invalid_request")
+    assert record.error_message.startswith("unknown field: ") and record.error_message.isprintable()
