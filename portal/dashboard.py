@@ -20,7 +20,7 @@ from django.utils import timezone
 from directory.models import SyncRun
 from imports.models import ImportRecord
 from imports.selectors import audit_figures, percentile_from_buckets
-from tokens.models import MAX_LIVE_TOKENS, Instance, License
+from tokens.models import MAX_LIVE_TOKENS, Instance, License, LicenseState, license_state, live_token_condition
 
 EXPIRING_TOKEN_DAYS = 7
 LICENSE_WARNING_DAYS = 30
@@ -162,15 +162,12 @@ class InstanceDashboard:
 
 
 def license_summary(license: License | None, at: dt.datetime) -> LicenseSummary:
+    state = license_state(license, at)
     if license is None:
-        return LicenseSummary("no license", None, "alarm", None)
-    today = timezone.localdate(at)
-    if not license.active:
-        return LicenseSummary("switched off", None, "alarm", license.valid_until, license.pk)
-    if today < license.valid_from:
-        return LicenseSummary("not yet valid", None, "alarm", license.valid_until, license.pk)
-    if today > license.valid_until:
-        return LicenseSummary("lapsed", 0, "alarm", license.valid_until, license.pk)
+        return LicenseSummary(state.label, None, "alarm", None)
+    if state != LicenseState.ACTIVE:
+        days = 0 if state == LicenseState.LAPSED else None
+        return LicenseSummary(state.label, days, "alarm", license.valid_until, license.pk)
     days_left = license.days_left(at)
     level = "warning" if days_left < LICENSE_WARNING_DAYS else "ok"
     return LicenseSummary("active", days_left, level, license.valid_until, license.pk)
@@ -185,7 +182,7 @@ def instance_dashboards(at: dt.datetime | None = None) -> list[InstanceDashboard
     now = at or timezone.now()
     today = timezone.localdate(now)
 
-    live = Q(tokens__revoked_at__isnull=True, tokens__expires_at__gt=now)
+    live = live_token_condition(now, via="tokens__")
     last_sync_id = SyncRun.objects.filter(instance=OuterRef("pk")).order_by("-started_at").values("pk")[:1]
     instances = list(
         Instance.objects.select_related("license")
