@@ -199,7 +199,7 @@ class Diagrams:
                 data = self.renderers[kind].render(source)
             except DiagramError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # a renderer's bug must not fail the import
                 raise DiagramError(f"the renderer failed unexpectedly ({type(exc).__name__})") from exc
             with self._lock:
                 self._cache[key] = data

@@ -191,7 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
         # ~40 ms to every keep-alive response and the benchmarks would measure that instead of the portal.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # the stdlib's name
         logger.debug("%s - %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:

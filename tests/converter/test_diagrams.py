@@ -150,7 +150,7 @@ def plantuml_server() -> Iterator[tuple[str, list[str]]]:
     received: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+        def do_GET(self) -> None:  # http.server's name
             source = _plantuml_decode(self.path.removeprefix("/plantuml/png/"))
             received.append(source)
             if "syntax error" in source:
