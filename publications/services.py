@@ -287,7 +287,7 @@ def published_pages_archive(*, instance: Instance, pages: list[PublishedPage]) -
     refused: list[tuple[PublishedPage, str]] = []
     for page in pages:
         try:
-            client.archive_pages([page.page_id])
+            client.archive_page(page.page_id)
         except cf.ConfluenceError as error:
             refused.append((page, confluence_failure(error).message))
             continue

@@ -44,6 +44,7 @@ DOCUMENTS: list[tuple[str, str, dict[str, list[str]]]] = [
         "confluence-v1.json",
         {
             "/wiki/rest/api/content/{id}/label": ["post"],
+            "/wiki/rest/api/content/archive": ["post"],
             "/wiki/rest/api/content/{id}/child/attachment": ["put", "post"],
             "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/download": ["get"],
             "/wiki/rest/api/search/user": ["get"],

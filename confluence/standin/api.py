@@ -880,6 +880,31 @@ def add_labels_to_content(state: StandinState, request: Request) -> Reply:
     )
 
 
+ARCHIVE_LIMIT = 300  # the most pages one archive request may name
+
+
+def archive_pages(state: StandinState, request: Request) -> Reply:
+    """v1 archive: a long task in Confluence; the stand-in archives at once and answers with the task's handle."""
+    data = request.body
+    pages = data.get("pages") if isinstance(data, dict) else None
+    if not isinstance(pages, list) or not pages or not all(isinstance(p, dict) and isinstance(p.get("id"), int) for p in pages):
+        raise ApiError(400, "pages must be a list of {id} objects with integer ids", v1=True)
+    if len(pages) > ARCHIVE_LIMIT:
+        raise ApiError(400, f"At most {ARCHIVE_LIMIT} pages can be archived at once", v1=True)
+    with state.lock:
+        chosen = []
+        for item in pages:
+            page = state.pages.get(item["id"])
+            if page is None or page.status != "current":
+                # Atlassian: every id must resolve to a page that is not already archived.
+                raise ApiError(400, f"Content {item['id']} does not resolve to a current page", v1=True)
+            chosen.append(page)
+        for page in chosen:
+            state.archive(page)
+        task_id = str(state.new_id())
+    return Reply(202, {"id": task_id, "links": {"status": f"/wiki/rest/api/longtask/{task_id}"}})
+
+
 _CQL_TYPE_USER = re.compile(r"""^\s*type\s*=\s*["']?user["']?\s*$""")
 
 
@@ -1005,6 +1030,7 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
         download_attachment,
     ),
     ("POST", V1 + "/content/{id}/label", "addLabelsToContent", add_labels_to_content),
+    ("POST", V1 + "/content/archive", "archivePages", archive_pages),
     ("GET", V1 + "/search/user", "searchUser", search_user),
     ("GET", V1 + "/analytics/content/{contentId}/views", "getViews", get_views),
     ("GET", V1 + "/analytics/content/{contentId}/viewers", "getViewers", get_viewers),
@@ -1026,6 +1052,7 @@ WRITE_OPERATIONS = {
     "createOrUpdateAttachments",
     "createAttachment",
     "deleteAttachment",
+    "archivePages",
 }
 
 

@@ -212,6 +212,13 @@ class StandinState:
                 del self.titles[(page.space_id, page.title)]
             page.status = "trashed"
 
+    def archive(self, page: PageRecord) -> None:
+        """Archived pages leave the page tree and free their title, like trashed ones, but stay readable."""
+        with self.lock:
+            if self.titles.get((page.space_id, page.title)) == page.id:
+                del self.titles[(page.space_id, page.title)]
+            page.status = "archived"
+
     # ------------------------------------------------------------------ reads
 
     def page_ids_after(self, ids: list[int], after: int | None) -> int:

@@ -225,6 +225,8 @@ def recorded() -> Recorder:
         )
         other = confluence.create_page(space_id=docs.id, title="Deleted", body="<p/>")
         confluence.delete_page(other.id)
+        retired = confluence.create_page(space_id=docs.id, title="Archived", body="<p/>")
+        confluence.archive_page(retired.id)
         diagram = confluence.upload_attachment(
             page.id, filename="diagram.png", data=b"\x89PNG one", media_type="image/png", comment="sha256:1"
         )
