@@ -36,9 +36,10 @@ from confluence.client import ConfluenceClient, Page, Property
 from imports.models import ImportRecord
 from imports.services import PROPERTY_KEY, page_hash
 from portal.errors import PortalError
+from publications import plan as planning
 from publications.bundle import read_bundle
 from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
-from publications.plan import Plan, PlannedPage, plan_bundle, render_page, split_oversized
+from publications.plan import Plan, PlannedPage, plan_bundle, render_page
 from publications.services import bundle_limits, confluence_failure
 from publications.throttle import DatabaseThrottle, instance_slot, slots_renew
 from tokens import confluence as instance_confluence
@@ -130,7 +131,7 @@ class _Run:
             raise PortalError("the bundle of this publication is no longer stored", code="bundle_missing")
         bundle = read_bundle(bytes(bundle_row.data), limits=bundle_limits())
         plan = plan_bundle(bundle)
-        plan = split_oversized(plan, space_key=self.publication.space_key, max_body_bytes=settings.PUBLICATION_MAX_PAGE_BYTES)
+        plan = planning.split_oversized(plan, space_key=self.publication.space_key, max_body_bytes=settings.PUBLICATION_MAX_PAGE_BYTES)
         rows = self._rows(plan)
         self.client = instance_confluence.build_client(self.instance, throttle=self.throttle, pool_size=self.concurrency + 2)
         try:
@@ -364,7 +365,9 @@ class _Run:
         existing = self.client.page_by_title(self.publication.space_id, planned.title)
         if existing is None:
             return self._failed(record, error)
-        ours = self._ours(existing)
+        # Only a resumed run can meet a page it created itself (its worker died before recording the id); within one
+        # run, a create whose answer was lost is recognised by the client before it reports a duplicate title.
+        ours = self.attempt > 1 and self._ours(existing)
         if not ours and self.publication.overwrite == Publication.Overwrite.NO:
             failure = PortalError(
                 f"a page titled {planned.title!r} already exists in the space and was not published from this tree; "

@@ -30,6 +30,7 @@ from imports.validation import printable
 from portal.errors import PortalError
 from publications.bundle import BundleLimits, read_bundle
 from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
+from publications.plan import plan_bundle
 from publications.validation import PublicationRequest, parse_publication_request
 from tokens.confluence import client_for
 from tokens.models import Instance, Token
@@ -90,6 +91,7 @@ def publication_submit(
     if len(data) > limit:
         raise _too_large(f"the bundle is over {limit} bytes (PUBLICATION_MAX_UPLOAD_BYTES)")
     files = read_bundle(data, limits=bundle_limits())  # BundleError is the contract's 400 / 413 already
+    plan_bundle(files)  # non-UTF-8 Markdown, a cycle of declared parents, two pages of one title: refused now
     digest = hashlib.sha256(data).hexdigest()
     request_hash = request.request_hash(digest)
 
