@@ -248,7 +248,10 @@ class _Run:
             connections.close_all()  # this thread's connections only
 
     def _save(self, row: PublicationPage, outcome: _Outcome) -> None:
-        row.status = Status.CREATED if outcome.status == Status.UNCHANGED and row.created_page else outcome.status
+        # A page this publication created (in this run, or in one that died) is reported created, whatever the
+        # resumed run then had to do to it.
+        written = outcome.status in (Status.UNCHANGED, Status.UPDATED)
+        row.status = Status.CREATED if written and row.created_page else outcome.status
         row.action = outcome.action
         row.diff = outcome.diff
         if outcome.page is not None:
