@@ -19,7 +19,7 @@ def handbook() -> dict[str, bytes]:
         "handbook/guide/index.md": "# Guide\n\n![logo](img/logo.png) ![root logo](../img/logo.png)\n\n"
         "1. [Install](install.md)\n2. [Configure](configure.md)\n3. [Upgrade](upgrade.md)\n",
         "handbook/guide/install.md": "---\nweight: 1\n---\n# Install\n\n## Requirements\n\nPython.\n\n"
-        "![screen](img/screen.png)\n\nThen [configure](configure.md#options \"Options\").\n",
+        '![screen](img/screen.png)\n\nThen [configure](configure.md#options "Options").\n',
         "handbook/guide/configure.md": "---\nweight: 2\n---\nConfigure\n=========\n\n## Options\n\n"
         "See [GET items](../reference/api/endpoints.md#get-items) and the [CLI](../reference/cli.md).\n",
         "handbook/guide/upgrade.md": "---\nweight: 3\n---\n# Upgrade\n\nRead the "
