@@ -740,12 +740,23 @@ def _split(
 
 
 def _heading_lines(lines: list[str]) -> list[tuple[int, int]]:
-    """(line index, level) of every ATX heading outside fenced code."""
+    """(line index, level) of every heading outside fenced code: ATX, and setext (a one-line paragraph underlined
+    with = or -; the heading starts at the text's line)."""
     found: list[tuple[int, int]] = []
+    previous: tuple[int, str] | None = None  # the line before, when it could be a setext heading's text
     for index, line, in_code in _outside_code(lines):
-        atx = _ATX.match(line) if not in_code else None
+        if in_code:
+            previous = None
+            continue
+        atx = _ATX.match(line)
+        underline = _SETEXT.match(line)
         if atx is not None and atx.group(2):
             found.append((index, len(atx.group(1))))
+        elif underline is not None and previous is not None:
+            found.append((previous[0], 1 if underline.group(1).startswith("=") else 2))
+        before = lines[index - 1] if index else ""
+        starts_paragraph = not before.strip() and not _NOT_PARAGRAPH.match(line) and atx is None
+        previous = (index, line) if starts_paragraph else None
     return found
 
 

@@ -143,6 +143,19 @@ def test_a_page_with_no_heading_to_cut_at_stays_whole_with_a_warning() -> None:
     assert warnings == ["“flat.md” is over 1,000,000 bytes in storage format and has no heading left to split at"]
 
 
+def test_setext_headings_are_cut_at_too() -> None:
+    first = "\n\n".join(paragraph(n) for n in range(700))
+    second = "\n\n".join(paragraph(n) for n in range(700, 1400))
+    files = {"s.md": f"Manual\n======\n\nIntro.\n\nSetup\n-----\n\n{first}\n\nUsage\n-----\n\n{second}\n".encode()}
+    after = split_oversized(plan_bundle(read_bundle(make_zip(files), limits=BundleLimits())), space_key="K")
+    assert [(p.key, p.title) for p in after.pages] == [
+        ("s.md", "Manual"),
+        ("s.md#1", "Manual: Setup"),
+        ("s.md#2", "Manual: Usage"),
+    ]
+    assert render_page(after, after.pages[0], space_key="K").body.startswith("<p>Intro.</p>")
+
+
 def test_part_titles_never_clash_with_other_pages() -> None:
     files = {
         "big.md": (
