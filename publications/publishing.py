@@ -6,8 +6,11 @@ finishes, and a page id the moment Confluence gives it, so a run that dies is re
 are skipped, a page created just before the crash is found by its title (created since this publication began) and
 used, never created twice.
 
-Whether a page changed is the import's rule (`imports.services.page_hash` over title and storage body, kept in the
-same page property); whether someone edited it in Confluence is its version against the one the portal last wrote.
+Whether a page changed is the import's rule (`imports.services.page_hash` over title and storage body), compared with
+what the portal recorded when it last wrote the page; whether someone edited it in Confluence is its version against
+the one the portal last wrote. The versions of every known page come in one request per 250 pages, so a run that
+changes nothing costs a request or two. The import's page property (its content hash) is read when a page an import
+wrote is adopted, and not written: the portal's own record serves publications, and it saves a request a page.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -32,7 +34,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from confluence import errors as cf
-from confluence.client import ConfluenceClient, Page, Property
+from confluence.client import ConfluenceClient, Page
 from imports.models import ImportRecord
 from imports.services import PROPERTY_KEY, page_hash
 from portal.errors import PortalError
@@ -117,6 +119,8 @@ class _Run:
         self.failed_keys: set[str] = set()
         self.lock = threading.Lock()
         self.first_started = publication.started_at or timezone.now()
+        self.asked: set[str] = set()
+        self.current_pages: dict[str, Page] = {}
 
     def close(self) -> None:
         if self.client is not None:
@@ -145,6 +149,7 @@ class _Run:
             elif row.is_finished:
                 self.failed_keys.add(row.key)
         todo = [row for row in rows if not row.is_finished]
+        self._prefetch(todo)
         self._schedule(todo, by_key, plan)
         self._orphans(rows)
         rows = list(self.publication.pages.all())
@@ -156,6 +161,20 @@ class _Run:
             self.finish(State.PARTIAL)
         else:
             self.finish(State.SUCCEEDED)
+
+    def _prefetch(self, todo: list[PublicationPage]) -> None:
+        """The current version (and, for a dry run, body) of every page this run may have written before."""
+        known = PublishedPage.objects.filter(instance=self.instance, space_id=self.publication.space_id).filter(
+            Q(title__in=[row.title for row in todo]) | Q(page_id__in=[row.page_id for row in todo if row.page_id])
+        )
+        ids = [page.page_id for page in known if self._same_tree(page)]
+        assert self.client is not None
+        try:
+            found = self.client.pages_by_id(ids, with_body=self.publication.dry_run) if ids else {}
+        except cf.ConfluenceError as error:
+            raise confluence_failure(error) from error
+        self.asked = set(ids)
+        self.current_pages = {pid: page for pid, page in found.items() if page.status == "current"}
 
     def _rows(self, plan: Plan) -> list[PublicationPage]:
         rows = list(self.publication.pages.order_by("order"))
@@ -304,6 +323,8 @@ class _Run:
         return not page.source_prefix and page.root_parent_id == self.publication.root_parent_id
 
     def _current(self, page_id: str, *, with_body: bool = False) -> Page | None:
+        if page_id in self.asked:
+            return self.current_pages.get(page_id)
         assert self.client is not None
         try:
             page = self.client.page(page_id, with_body=with_body)
@@ -346,11 +367,9 @@ class _Run:
         # The page id is kept before anything else can fail: a retry finds it here instead of creating it again.
         row.page_id, row.page_url, row.created_page = page.id, page.web_url or "", True
         PublicationPage.objects.filter(pk=row.pk).update(page_id=page.id, page_url=row.page_url, created_page=True)
-        known = self._remember(page, planned, digest, parent_id, attachments={})
+        self._remember(page, planned, digest, parent_id, attachments={})
         self._finish_record(record, ImportRecord.Operation.CREATED, page)
         outcome = _Outcome(Status.CREATED, page=page, record=record)
-        prop = self.client.create_property(page.id, PROPERTY_KEY, self._provenance(digest))
-        PublishedPage.objects.filter(pk=known.pk).update(property_id=prop.id, property_version=prop.version)
         if rendered.labels:
             self.client.add_labels(page.id, list(rendered.labels))
         attachments = self._attachments(outcome, rendered, page.id, {}, listed=False)
@@ -386,7 +405,7 @@ class _Run:
         if isinstance(value, dict) and value.get("contentHash") == digest and existing.parent_id == parent_id:
             outcome = _Outcome(Status.CREATED if ours else Status.UNCHANGED, page=existing)
         else:
-            outcome = self._update(row, planned, rendered, digest, parent_id, existing, None, current_property)
+            outcome = self._update(row, planned, rendered, digest, parent_id, existing, None)
         if outcome.status in (Status.FAILED, Status.DRIFTED):
             return outcome
         if ours:
@@ -397,8 +416,7 @@ class _Run:
         return outcome
 
     def _update(
-        self, row, planned, rendered, digest, parent_id, current: Page, known: PublishedPage | None,
-        prop: Property | None | bool = True,
+        self, row, planned, rendered, digest, parent_id, current: Page, known: PublishedPage | None
     ) -> _Outcome:
         assert self.client is not None
         record = self._record(row, planned, parent_id, digest)
@@ -422,30 +440,9 @@ class _Run:
             return self._failed(record, error)
         row.page_id = page.id
         self._finish_record(record, ImportRecord.Operation.UPDATED, page)
-        provenance = self._provenance(digest)
-        if known is not None and known.property_id and known.property_version:
-            current_property = Property(known.property_id, PROPERTY_KEY, None, known.property_version)
-            try:
-                saved = self.client.update_property(page.id, current_property, provenance)
-            except cf.VersionConflict:
-                saved = self.client.set_property(page.id, PROPERTY_KEY, provenance)
-        else:
-            saved = self.client.set_property(page.id, PROPERTY_KEY, provenance, current=prop)
-        if known is not None:
-            PublishedPage.objects.filter(pk=known.pk).update(property_id=saved.id, property_version=saved.version)
-            known.property_id, known.property_version = saved.id, saved.version
         if rendered.labels:
             self.client.add_labels(page.id, list(rendered.labels))
         return _Outcome(Status.UPDATED, page=page, record=record)
-
-    def _provenance(self, digest: str) -> dict[str, Any]:
-        return {
-            "publicationId": str(self.publication.pk),
-            "sourceRef": self.publication.source_ref,
-            "tokenHint": self.publication.token_hint,
-            "contentHash": digest,
-            "importedAt": timezone.now().isoformat(),
-        }
 
     def _listed_attachments(self, page_id: str) -> dict[str, dict[str, str]]:
         """A page the portal has no record of: its attachments as Confluence lists them, with the hash the portal
