@@ -45,9 +45,14 @@ def test_an_admin_watches_a_publication_progress_and_opens_its_pages(
     bar = page.locator("#publication-bar")
     # The script polls the admin's progress view: the bar moves while the page is left open, without a reload.
     expect(page.locator("#publication-state")).to_have_text("running", timeout=30_000)
+    expect(page.locator(".page-status")).to_have_count(24, timeout=30_000)  # the planned pages, listed once
     page.wait_for_function("Number(document.getElementById('publication-bar').value) >= 3", timeout=60_000)
     moving = int(bar.get_attribute("value") or 0)
     assert 3 <= moving < 24
+    # Pages finish in place, with their link into Confluence, while others are still pending.
+    expect(page.locator(".page-status", has_text="created").first).to_be_visible()
+    assert page.locator(".page-status", has_text="pending").count() > 0
+    assert page.locator(".page-link a").count() >= 3
     screenshot(page, "publication-running")
 
     # Once finished the page reloads itself and shows every page with a link into Confluence.
