@@ -24,6 +24,7 @@ import os
 import re
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from publications.bundle import read_bundle
 from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
 from publications.plan import Plan, PlannedPage, plan_bundle, render_page, split_oversized
 from publications.services import bundle_limits, confluence_failure
-from publications.throttle import DatabaseThrottle, instance_slot, slots_renew
+from publications.throttle import DatabaseThrottle, slot_acquire, slot_release, slots_renew
 from tokens import confluence as instance_confluence
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,11 @@ class _Run:
         self.attempt = publication.attempts
         self.holder = f"{worker_name()}/{uuid.uuid4().hex[:8]}"
         self.concurrency = max(1, settings.PUBLICATION_CONCURRENCY_PER_INSTANCE)
-        self.throttle = DatabaseThrottle(self.instance.pk)
+        # A page takes one of the instance's slots with its first Confluence request and gives it back when it is
+        # done: pages that need no request (unchanged, known from the batch read) never queue for one.
+        self.local = threading.local()
+        self.throttle = DatabaseThrottle(self.instance.pk, before_request=self._hold_slot)
+        self.beaten = time.monotonic()
         self.client: ConfluenceClient | None = None
         self.ids: dict[str, str] = {}  # plan key -> page id, for children
         self.failed_keys: set[str] = set()
@@ -121,6 +126,17 @@ class _Run:
         self.first_started = publication.started_at or timezone.now()
         self.asked: set[str] = set()
         self.current_pages: dict[str, Page] = {}
+
+    def _hold_slot(self) -> None:
+        if getattr(self.local, "slot", None) is None:
+            holder = f"{self.holder}/{threading.get_ident()}"
+            self.local.slot = (slot_acquire(self.instance.pk, holder), holder)
+
+    def _release_slot(self) -> None:
+        held = getattr(self.local, "slot", None)
+        if held is not None:
+            slot_release(self.instance.pk, held[0], held[1])
+            self.local.slot = None
 
     def close(self) -> None:
         if self.client is not None:
@@ -150,6 +166,7 @@ class _Run:
                 self.failed_keys.add(row.key)
         todo = [row for row in rows if not row.is_finished]
         self._prefetch(todo)
+        self._release_slot()  # taken by this thread's space and batch reads
         self._schedule(todo, by_key, plan)
         self._orphans(rows)
         rows = list(self.publication.pages.all())
@@ -213,12 +230,14 @@ class _Run:
                 if not running:
                     break
                 finished, _ = wait(list(running), timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
-                self.heartbeat()
+                if time.monotonic() - self.beaten >= HEARTBEAT_SECONDS:
+                    self.heartbeat()  # each finished page reports too (in _save); this covers long pages
                 for future in finished:
                     running.pop(future)
                     future.result()  # a job's own errors are saved on its page; this re-raises only Superseded
 
     def heartbeat(self) -> None:
+        self.beaten = time.monotonic()
         alive = Publication.objects.filter(
             pk=self.publication.pk, state=State.RUNNING, attempts=self.attempt
         ).update(heartbeat_at=timezone.now())
@@ -242,8 +261,7 @@ class _Run:
         try:
             parent_id = self.publication.root_parent_id if not planned.parent else self.ids[planned.parent]
             try:
-                with instance_slot(self.instance.pk, f"{self.holder}/{threading.get_ident()}"):
-                    outcome = self._page(row, planned, plan, parent_id)
+                outcome = self._page(row, planned, plan, parent_id)
             except cf.ConfluenceError as error:
                 outcome = _Outcome(Status.FAILED, error=confluence_failure(error))
             except PortalError as error:
@@ -263,6 +281,7 @@ class _Run:
                 else:
                     self.failed_keys.add(row.key)
         finally:
+            self._release_slot()
             connections.close_all()  # this thread's connections only
 
     def _save(self, row: PublicationPage, outcome: _Outcome) -> None:
@@ -351,7 +370,12 @@ class _Run:
             if outcome.status == Status.FAILED or outcome.status == Status.DRIFTED:
                 return outcome
             attachments = self._attachments(outcome, rendered, current.id, known.attachments, listed=False)
-            self._remember(outcome.page or current, planned, digest, parent_id, attachments=attachments)
+            untouched = (
+                outcome.status == Status.UNCHANGED and attachments == known.attachments and known.orphaned_by_id is None
+                and known.path == (planned.path or planned.key) and known.publication_id is not None
+            )
+            if not untouched:  # the record already says all of it: spare a write per unchanged page
+                self._remember(outcome.page or current, planned, digest, parent_id, attachments=attachments)
             return outcome
 
         record = self._record(row, planned, parent_id, digest)
