@@ -150,7 +150,7 @@ class StandinServer:
         self.faults.reset()
         with self._stats_lock:
             self._operations.clear()
-            self.in_flight_peak = self._in_flight
+            self.in_flight_peak = 0
 
     def count(self, op: str) -> None:
         with self._stats_lock:
