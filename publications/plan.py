@@ -329,6 +329,8 @@ def _pretty(name: str) -> str:
 
 
 def _clip(title: str) -> str:
+    # Control characters cannot be in an XML attribute (links carry the title) nor in a Confluence title.
+    title = " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in title).split())
     return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"
 
 

@@ -222,6 +222,27 @@ def test_a_missing_image_keeps_its_words_and_warns() -> None:
     assert planned.broken_links == [BrokenLink("a.md", "img/flow.png", "“img/flow.png” is not in the bundle")]
 
 
+def test_titles_and_names_with_markup_characters_stay_well_formed() -> None:
+    planned = plan_bundle(
+        bundle_of(
+            {
+                "a.md": b"# A \"quoted\" <b> & 'x'\x07\n\n[b](b%20%26%20c.md) ![i](we%26rd%20%3Cx%3E.png)\n",
+                "b & c.md": b"---\ntitle: B & <C>\n---\ntext",
+                "we&rd <x>.png": b"png",
+            }
+        )
+    )
+    assert [p.title for p in planned.pages] == ["A \"quoted\" & 'x'", "B & <C>"]
+    body = render_page(planned, planned.page("a.md"), space_key="K").body
+    root = parse_storage(body)
+    page = root.find(".//{http://atlassian.com/resource/identifier}page")
+    attachment = root.find(".//{http://atlassian.com/resource/identifier}attachment")
+    assert page is not None and page.get("{http://atlassian.com/resource/identifier}content-title") == "B & <C>"
+    assert attachment is not None and attachment.get("{http://atlassian.com/resource/identifier}filename") == (
+        "we&rd <x>.png"
+    )
+
+
 def test_front_matter_parent_moves_a_page() -> None:
     planned = plan_bundle(bundle_of({"a.md": b"# A", "b/x.md": b"---\nparent: ../a.md\n---\n# X", "b/y.md": b"# Y"}))
     assert {p.key: p.parent for p in planned.pages} == {"a.md": None, "b/": None, "b/x.md": "a.md", "b/y.md": "b/"}
