@@ -38,6 +38,8 @@ class BundleLimits:
     # Below this much content the ratio is not checked: a small file of repeated lines compresses far beyond 100:1
     # and harms nobody; a bomb has to get past this size to do any harm.
     ratio_floor_bytes: int = 2**20
+    # Every entry, folders and ignored files included: millions of empty entries cost memory, not bytes.
+    max_entries: int = 20_000
 
 
 class BundleError(PortalError):
@@ -75,6 +77,7 @@ def read_bundle(data: bytes | IO[bytes], *, limits: BundleLimits) -> Bundle:
     head = stream.read(262)
     stream.seek(0)
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        _check_zip_directory(stream, archive_size, limits)
         entries = _zip_entries(stream)
     elif head.startswith(b"\x1f\x8b"):
         entries = _tar_entries(stream, "r:gz")
@@ -117,6 +120,36 @@ def _read_chunks(handle: IO[bytes], name: str) -> Iterator[bytes]:
             if not chunk:
                 return
             yield chunk
+
+
+# A central directory record takes 46 bytes plus its name and extra fields (about 140 in real archives); four times
+# the bare record leaves room for long paths while bounding how many records a directory of that size can hold.
+ZIP_RECORD_ALLOWANCE = 4 * 46
+
+
+def _check_zip_directory(stream: IO[bytes], archive_size: int, limits: BundleLimits) -> None:
+    """Refuse a zip whose central directory could hold more than ``max_entries`` records, before Python's zipfile
+    reads it into an object per record. The directory's size bounds the count whatever the archive claims it is."""
+    tail_size = min(archive_size, 22 + 65535)  # the end record, after which only a comment may follow
+    stream.seek(archive_size - tail_size)
+    tail = stream.read(tail_size)
+    stream.seek(0)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return  # zipfile says what is wrong with it
+    directory_size = int.from_bytes(tail[at + 12 : at + 16], "little")
+    if directory_size == 0xFFFFFFFF:  # zip64: the real size is in the zip64 end record
+        locator = tail.rfind(b"PK\x06\x07", 0, at)
+        if locator >= 0:
+            stream.seek(int.from_bytes(tail[locator + 8 : locator + 16], "little"))
+            record = stream.read(56)
+            stream.seek(0)
+            if record[:4] == b"PK\x06\x06":
+                directory_size = int.from_bytes(record[40:48], "little")
+    if directory_size > limits.max_entries * ZIP_RECORD_ALLOWANCE:
+        raise BundleError(
+            "bundle_too_large", f"The bundle's zip directory lists more than {limits.max_entries:,} entries."
+        )
 
 
 def _zip_entries(stream: IO[bytes]) -> Iterator[_Entry]:
@@ -217,7 +250,13 @@ def _collect(entries: Iterator[_Entry], *, limits: BundleLimits, archive_size: i
     files: dict[str, bytes] = {}
     folded: dict[str, str] = {}  # casefolded path -> the path as first seen
     total = 0
-    for entry in entries:
+    for count, entry in enumerate(entries, start=1):
+        if count > limits.max_entries:
+            raise BundleError(
+                "bundle_too_large",
+                f"“{entry.name}” is past the limit of {limits.max_entries:,} entries (files and folders) in a bundle.",
+                path=entry.name,
+            )
         if not entry.name:
             continue
         path = normalise_path(entry.name)

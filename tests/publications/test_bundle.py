@@ -200,6 +200,23 @@ def test_too_many_files() -> None:
     assert len(read_bundle(make_zip(files), limits=BundleLimits(max_files=11)).files) == 11
 
 
+def test_too_many_entries_even_empty_folders() -> None:
+    files = {"a.md": b"# a", **{f"d{n:02d}/": b"" for n in range(30)}}
+    error = refused(make_zip(files), BundleLimits(max_entries=20))
+    assert error.code == "bundle_too_large" and error.path == "d19/" and "20 entries" in error.message
+    error = refused(make_tar(files), BundleLimits(max_entries=20))
+    assert error.code == "bundle_too_large" and "20 entries" in error.message
+
+
+def test_a_zip_directory_too_large_for_the_entry_limit_is_refused_before_it_is_read() -> None:
+    archive = bytearray(make_zip({"a.md": b"# a", **{f"{n:04d}.txt": b"" for n in range(200)}}))
+    # The end record claims one entry; the directory's size is what counts.
+    end = archive.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", archive, end + 8, 1, 1)
+    error = refused(bytes(archive), BundleLimits(max_entries=10))
+    assert error.code == "bundle_too_large" and "more than 10 entries" in error.message
+
+
 def test_a_file_too_large() -> None:
     error = refused(make_zip({"a.md": b"# a", "big.png": b"x" * 2001}), BundleLimits(max_file_bytes=2000))
     assert error.code == "bundle_too_large" and error.path == "big.png"
