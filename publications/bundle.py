@@ -7,6 +7,7 @@ a plain file are refused. What comes out is a plain ``{path: bytes}`` map that n
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import re
@@ -80,9 +81,9 @@ def read_bundle(data: bytes | IO[bytes], *, limits: BundleLimits) -> Bundle:
         _check_zip_directory(stream, archive_size, limits)
         entries = _zip_entries(stream)
     elif head.startswith(b"\x1f\x8b"):
-        entries = _tar_entries(stream, "r:gz")
+        entries = _tar_entries(stream, gz=True, limits=limits, archive_size=max(archive_size, 1))
     elif head[257:262] == b"ustar":
-        entries = _tar_entries(stream, "r:")
+        entries = _tar_entries(stream, gz=False, limits=limits, archive_size=max(archive_size, 1))
     else:
         raise BundleError("bundle_invalid", "The bundle is not a zip or tar.gz archive.")
     return _collect(entries, limits=limits, archive_size=max(archive_size, 1))
@@ -188,14 +189,61 @@ def _special_kind(mode: int) -> str:
     return "special file"
 
 
-def _tar_entries(stream: IO[bytes], mode: str) -> Iterator[_Entry]:
+class _Budget(io.RawIOBase):
+    """The decompressed tar stream, refused once it grows past what the limits allow. tarfile reads a PAX header
+    or a long name whole, in one call: the size asked for is checked before anything is read."""
+
+    def __init__(self, source: IO[bytes], *, limits: BundleLimits, archive_size: int) -> None:
+        self.source = source
+        self.limits = limits
+        self.archive_size = archive_size
+        # The files' bytes, plus a header block or three per entry (name, PAX, GNU long name).
+        self.allowed = limits.max_total_bytes + limits.max_entries * 3 * tarfile.BLOCKSIZE
+        self.consumed = 0
+        self.member: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or self.consumed + size > self.allowed:
+            size = self.allowed - self.consumed + 1  # one byte past the limit is enough to know
+        data = self.source.read(size)
+        self.consumed += len(data)
+        where = f" (reached while reading “{self.member}”)" if self.member else ""
+        if self.consumed > self.allowed:
+            raise BundleError(
+                "bundle_too_large",
+                f"The bundle is larger than {_mib(self.limits.max_total_bytes)} uncompressed{where}.",
+                path=self.member,
+            )
+        ratio = self.consumed / self.archive_size
+        if self.consumed > self.limits.ratio_floor_bytes and ratio > self.limits.max_ratio:
+            raise BundleError(
+                "bundle_too_large",
+                f"The bundle expands more than {self.limits.max_ratio:g} times its own size{where}.",
+                path=self.member,
+            )
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _tar_entries(stream: IO[bytes], *, gz: bool, limits: BundleLimits, archive_size: int) -> Iterator[_Entry]:
+    # Read as a stream ("r|"), through the budget: tarfile's own gzip layer would count only compressed bytes.
+    source: IO[bytes] = gzip.GzipFile(fileobj=stream, mode="rb") if gz else stream
+    budget = _Budget(source, limits=limits, archive_size=archive_size)
     try:
-        archive = tarfile.open(fileobj=stream, mode=mode)  # noqa: SIM115 - closed below, after the generator ends
-    except (tarfile.TarError, OSError, EOFError) as exc:
+        archive = tarfile.open(fileobj=budget, mode="r|")  # noqa: SIM115 - closed below, after the generator ends
+    except _DAMAGED as exc:
         raise BundleError("bundle_invalid", f"The bundle is not a zip or tar.gz archive ({exc}).") from None
     with archive:
         try:
             for member in archive:
+                budget.member = member.name
                 if member.isdir():
                     yield _Entry(member.name, "dir", None)
                 elif member.issym():

@@ -248,6 +248,20 @@ def test_a_tar_gz_bomb_is_stopped_too() -> None:
     assert error.code == "bundle_too_large" and error.path == "bomb.bin"
 
 
+def test_a_huge_tar_header_is_refused_before_it_is_read_whole() -> None:
+    # tarfile reads a PAX header in one piece: 20 MB of it must not be decompressed to find out it is too much.
+    big_header = tarfile.TarInfo("a.md")
+    big_header.pax_headers = {"comment": "x" * (20 * 2**20)}
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        archive.addfile(big_header, io.BytesIO(b""))
+    limits = BundleLimits(max_total_bytes=2**20, max_entries=10, ratio_floor_bytes=2**30)
+    error = refused(buffer.getvalue(), limits)
+    assert error.code == "bundle_too_large" and "1 MiB uncompressed" in error.message
+    with_ratio = refused(buffer.getvalue())  # with the default limits the ratio stops it, after 1 MiB
+    assert with_ratio.code == "bundle_too_large" and "expands more than 100 times" in with_ratio.message
+
+
 def test_sizes_in_the_headers_are_not_believed() -> None:
     archive = bytearray(make_zip({"a.md": b"# a\n" * 100}))
     # The central directory claims a.md is 4 bytes long: reading stops there and the CRC check fails.
