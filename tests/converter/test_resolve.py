@@ -89,6 +89,14 @@ def test_links_images_and_anchors_through_a_resolver() -> None:
     assert converted.attachments == ["img/flow chart.png"]
 
 
+def test_a_link_without_words_shows_the_target_name() -> None:
+    body = convert("[](setup.md#Install-It)", resolve=Table()).body
+    assert body == (
+        '<p><ac:link ac:anchor="install-it"><ri:page ri:content-title="Set up" ri:space-key="DOCS"></ri:page>'
+        "</ac:link></p>"
+    )
+
+
 def test_wanted_anchors_alone_are_planted() -> None:
     body = convert("# T\n\n## Install\n\nx\n", resolve=Table(anchors=["install"])).body
     assert '<h2><ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">install</ac:parameter>' in body
