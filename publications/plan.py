@@ -367,12 +367,16 @@ class _Index:
         self.folded = {path.casefold(): path for path in plan.files}
 
     def resolve(self, page: PlannedPage, href: str, *, image: bool) -> _Reference | None:
-        """Where a relative reference of ``page`` leads, or None for what is not a reference to a file."""
-        path_part = href.split("#", 1)[0].split("?", 1)[0]
-        fragment = href.split("#", 1)[1] if "#" in href else None
+        """Where a relative reference of ``page`` leads, or None for what is not a reference to a file. A link's href
+        comes as written; an image's source comes from the converter already decoded, without query or fragment."""
+        if image:
+            path_part, fragment = href, None
+        else:
+            path_part = href.split("#", 1)[0].split("?", 1)[0]
+            fragment = href.split("#", 1)[1] if "#" in href else None
         if not path_part:
             return None
-        raw = unicodedata.normalize("NFC", unquote(path_part))
+        raw = unicodedata.normalize("NFC", path_part if image else unquote(path_part))
         base = "" if raw.startswith("/") else page.source_dir
         joined = posixpath.normpath(posixpath.join(base, raw.lstrip("/")))
         joined = "" if joined == "." else joined
@@ -487,10 +491,16 @@ def _anchor_macro(name: str) -> str:
     return f'<ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">{escape(name)}</ac:parameter>'
 
 
+# Characters Windows refuses in file names, and those that break a download URL or a multipart header when not
+# escaped the same way by every party: replaced, so a name means the same to the client, Confluence and a reader.
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|#%&\x00-\x1f\x7f]')
+
+
 def _attachment_names(page: PlannedPage, files: list[str]) -> dict[str, str]:
     """A name per referenced file, unique on the page: the base name, unless two files of the page share it; then
     each of those is named after its path from the page's folder ("img/a.png" -> "img_a.png", ".." -> "PAR"), as
-    md2conf does, so neither depends on which of them was referenced first."""
+    md2conf does, so neither depends on which of them was referenced first. Characters that are unsafe in a file
+    name or URL become "_"."""
     base_counts: dict[str, int] = {}
     for path in files:
         base = posixpath.basename(path).casefold()
@@ -502,6 +512,7 @@ def _attachment_names(page: PlannedPage, files: list[str]) -> dict[str, str]:
         if base_counts[name.casefold()] > 1:
             relative = posixpath.relpath(path, page.source_dir or ".")
             name = "_".join("PAR" if part == ".." else part for part in relative.split("/"))
+        name = _UNSAFE_IN_NAME.sub("_", name)
         stem, dot, suffix = name.rpartition(".")
         candidate, counter = name, 2
         while candidate.casefold() in taken:

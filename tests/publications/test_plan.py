@@ -239,8 +239,23 @@ def test_titles_and_names_with_markup_characters_stay_well_formed() -> None:
     attachment = root.find(".//{http://atlassian.com/resource/identifier}attachment")
     assert page is not None and page.get("{http://atlassian.com/resource/identifier}content-title") == "B & <C>"
     assert attachment is not None and attachment.get("{http://atlassian.com/resource/identifier}filename") == (
-        "we&rd <x>.png"
+        "we_rd _x_.png"
     )
+
+
+def test_names_made_safe_stay_unique_on_the_page() -> None:
+    planned = plan_bundle(
+        bundle_of(
+            {
+                "a.md": b"![1](x/a%3F.png) ![2](y/a%2A.png) ![3](a%7Cb.png)",
+                "x/a?.png": b"1",
+                "y/a*.png": b"2",
+                "a|b.png": b"3",
+            }
+        )
+    )
+    rendered = render_page(planned, planned.page("a.md"), space_key="K")
+    assert [(a.name, a.data) for a in rendered.attachments] == [("a_.png", b"1"), ("a_-2.png", b"2"), ("a_b.png", b"3")]
 
 
 def test_front_matter_parent_moves_a_page() -> None:
