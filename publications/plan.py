@@ -67,12 +67,22 @@ class Plan:
     # (page key, lower-cased fragment) -> the key of the page that holds that anchor: itself, or one of its parts
     anchor_homes: dict[tuple[str, str], str] = field(default_factory=dict)
     folder_pages: dict[str, str] = field(default_factory=dict)  # folder ("" for the root) -> the key of its page
+    # The look-up tables of render_page, built once per plan (a plan is not changed once planned; pages added
+    # while splitting change its length, which rebuilds them).
+    _index: _Index | None = field(default=None, init=False, repr=False, compare=False)
+    _indexed: tuple[int, int] = field(default=(0, -1), init=False, repr=False, compare=False)
 
     def page(self, key: str) -> PlannedPage:
-        return self._by_key()[key]
+        return self.index().by_key[key]
 
     def _by_key(self) -> dict[str, PlannedPage]:
         return {page.key: page for page in self.pages}
+
+    def index(self) -> _Index:
+        signature = (id(self.pages), len(self.pages))
+        if self._index is None or self._indexed != signature:
+            self._index, self._indexed = _Index(self), signature
+        return self._index
 
 
 @dataclass(frozen=True)
@@ -101,8 +111,11 @@ def plan_bundle(bundle: Bundle) -> Plan:
     sources = {path: _decode(path, bundle.files[path]) for path in bundle.markdown_paths}
     pages: dict[str, PlannedPage] = {}
     folder_keys: dict[str, str] = {}  # folder ("" for the root) -> the key of its page
+    by_folder: dict[str, list[str]] = {}
+    for path in sources:
+        by_folder.setdefault(posixpath.dirname(path), []).append(path)
     for folder in sorted(_folders(sources)):
-        index = _index_file(folder, sources)
+        index = _index_file(by_folder.get(folder, []))
         if index is not None:
             folder_keys[folder] = index
         elif folder:
@@ -175,8 +188,8 @@ def _stem(path: str) -> str:
     return name
 
 
-def _index_file(folder: str, sources: dict[str, str]) -> str | None:
-    inside = [p for p in sources if posixpath.dirname(p) == folder]
+def _index_file(inside: list[str]) -> str | None:
+    """The folder's own page among the Markdown files directly inside it."""
     for wanted in INDEX_NAMES:
         found = sorted(p for p in inside if _stem(p).casefold() == wanted)
         if found:
@@ -531,7 +544,7 @@ class _Linker:
 
     def __init__(self, plan: Plan, page: PlannedPage, space_key: str) -> None:
         self.plan = plan
-        self.index = _Index(plan)
+        self.index = plan.index()
         self.page = page
         self.space_key = space_key
         self.by_key = self.index.by_key
