@@ -52,6 +52,14 @@ class BundleError(PortalError):
         super().__init__(message, code=code, field="bundle", status=status, extra={"path": path} if path else None)
         self.path = path
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # A task queue may carry the error between processes; the default pickling passes only the message.
+        return (_bundle_error, (self.code, self.message, self.path))
+
+
+def _bundle_error(code: str, message: str, path: str | None) -> BundleError:
+    return BundleError(code, message, path=path)
+
 
 @dataclass(frozen=True)
 class Bundle:

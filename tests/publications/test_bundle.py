@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import pickle
 import struct
 import tarfile
 import zipfile
@@ -92,6 +93,12 @@ def test_a_bundle_error_speaks_the_api_error_shape() -> None:
         413,
         {"path": "docs-v1/guide/setup.md"},
     )
+
+
+def test_a_bundle_error_survives_pickling() -> None:
+    error = refused(make_zip(GOOD), BundleLimits(max_files=1))
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert (copy.code, copy.message, copy.path, copy.status) == (error.code, error.message, error.path, 413)
 
 
 # ---------------------------------------------------------------------- not an archive
