@@ -77,8 +77,8 @@ def read_bundle(data: bytes | IO[bytes], *, limits: BundleLimits) -> Bundle:
     Raises BundleError: ``bundle_invalid`` for something that is not such an archive, a damaged one, a path that
     leaves the root (``..``, absolute), a link, device or other special entry, an encrypted entry, the same path twice
     (also when only the case differs), a path that is both a file and a folder, or no Markdown file;
-    ``bundle_too_large`` for more files, more bytes in all or in one file, or a higher compression ratio than
-    ``limits`` allow."""
+    ``bundle_too_large`` for more files or entries, more bytes in all or in one file, or a higher compression ratio
+    than ``limits`` allow."""
     stream = _seekable(data)
     stream.seek(0, io.SEEK_END)
     archive_size = stream.tell()
@@ -103,7 +103,7 @@ def read_bundle(data: bytes | IO[bytes], *, limits: BundleLimits) -> Bundle:
 @dataclass
 class _Entry:
     name: str  # as the archive spells it
-    kind: str  # "file", "dir", or what makes it refused ("symbolic link", "device", ...)
+    kind: str  # "file", "dir", or what makes it refused ("a symbolic link", "a device", ...)
     compressed_size: int | None  # zip only; the number of bytes the entry's data takes in the archive
     chunks: Iterator[bytes] | None = None
 
@@ -172,7 +172,7 @@ def _zip_entries(stream: IO[bytes]) -> Iterator[_Entry]:
             if info.is_dir():
                 yield _Entry(info.filename, "dir", None)
             elif info.flag_bits & 0x1:
-                yield _Entry(info.filename, "encrypted file", None)
+                yield _Entry(info.filename, "an encrypted file", None)
             elif mode and not stat.S_ISREG(mode) and stat.S_IFMT(mode):
                 yield _Entry(info.filename, _special_kind(mode), None)
             else:
@@ -187,14 +187,14 @@ def _zip_entries(stream: IO[bytes]) -> Iterator[_Entry]:
 
 def _special_kind(mode: int) -> str:
     if stat.S_ISLNK(mode):
-        return "symbolic link"
+        return "a symbolic link"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
+        return "a device"
     if stat.S_ISFIFO(mode):
-        return "named pipe"
+        return "a named pipe"
     if stat.S_ISSOCK(mode):
-        return "socket"
-    return "special file"
+        return "a socket"
+    return "a special file"
 
 
 class _Budget(io.RawIOBase):
@@ -255,15 +255,15 @@ def _tar_entries(stream: IO[bytes], *, gz: bool, limits: BundleLimits, archive_s
                 if member.isdir():
                     yield _Entry(member.name, "dir", None)
                 elif member.issym():
-                    yield _Entry(member.name, "symbolic link", None)
+                    yield _Entry(member.name, "a symbolic link", None)
                 elif member.islnk():
-                    yield _Entry(member.name, "hard link", None)
+                    yield _Entry(member.name, "a hard link", None)
                 elif member.ischr() or member.isblk():
-                    yield _Entry(member.name, "device", None)
+                    yield _Entry(member.name, "a device", None)
                 elif member.isfifo():
-                    yield _Entry(member.name, "named pipe", None)
+                    yield _Entry(member.name, "a named pipe", None)
                 elif member.issparse() or not member.isreg():
-                    yield _Entry(member.name, "special file", None)
+                    yield _Entry(member.name, "a special file", None)
                 else:
                     handle = archive.extractfile(member)
                     assert handle is not None  # a regular member always has data
@@ -322,7 +322,7 @@ def _collect(entries: Iterator[_Entry], *, limits: BundleLimits, archive_size: i
             continue
         if entry.kind != "file":
             raise BundleError(
-                "bundle_invalid", f"“{path}” is a {entry.kind}; a bundle may hold only plain files.", path=path
+                "bundle_invalid", f"“{path}” is {entry.kind}; a bundle may hold only plain files.", path=path
             )
         first = folded.get(path.casefold())
         if first is not None:
