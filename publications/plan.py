@@ -272,6 +272,8 @@ def _tree_order(pages: dict[str, PlannedPage]) -> list[PlannedPage]:
             visit(page.key)
 
     visit(None)
+    # Every parent is a page of the plan and cycles were refused, so every page is reached from a root.
+    assert len(ordered) == len(pages), sorted(set(pages) - {page.key for page in ordered})
     return ordered
 
 
