@@ -164,12 +164,14 @@ def _check_zip_directory(stream: IO[bytes], archive_size: int, limits: BundleLim
 def _zip_entries(stream: IO[bytes]) -> Iterator[_Entry]:
     try:
         archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:  # a version no tool writes
         raise BundleError("bundle_invalid", f"The bundle is a damaged zip archive: {exc}.") from None
     with archive:
         for info in archive.infolist():
             mode = info.external_attr >> 16
-            if info.is_dir():
+            if not info.filename:
+                yield _Entry("", "file", None)  # refused by name; is_dir() cannot even look at it
+            elif info.is_dir():
                 yield _Entry(info.filename, "dir", None)
             elif info.flag_bits & 0x1:
                 yield _Entry(info.filename, "an encrypted file", None)
@@ -314,7 +316,7 @@ def _collect(entries: Iterator[_Entry], *, limits: BundleLimits, archive_size: i
                 path=entry.name,
             )
         if not entry.name:
-            continue
+            raise BundleError("bundle_invalid", f"Entry {count} of the bundle has no name: the archive is damaged.")
         path = normalise_path(entry.name)
         if not path or _ignored(path):
             continue
