@@ -739,16 +739,18 @@ class ConfluenceClient:
             # that guidance the count is Atlassian's "about 4 retries".
             guided = error.retry_after is not None and error.status in (429, 503)
             limit = self.max_guided_retries if guided else self.max_retries
+            delay = self._delay(retries, error.retry_after) if retryable else 0.0
+            shared = self._throttle if error.status == 429 else None
+            if shared is not None:
+                # Every sharer waits out a rate limit, not only this call (even when this call gives up now); the
+                # next wait() does the sleeping.
+                shared.backoff(delay)
             if not retryable or retries >= limit:
                 raise error
-            delay = self._delay(retries, error.retry_after)
             if self._clock() + delay > give_up_at:
                 raise error
             logger.info("Confluence %s %s: %s; retry %d in %.1fs", method, path, error, retries + 1, delay)
-            if self._throttle is not None and error.status == 429:
-                # Every sharer waits out a rate limit, not only this call: the next wait() does the sleeping.
-                self._throttle.backoff(delay)
-            else:
+            if shared is None:
                 self._sleep(delay)
             last_error = error
             retries += 1

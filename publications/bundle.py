@@ -7,6 +7,7 @@ a plain file are refused. What comes out is a plain ``{path: bytes}`` map that n
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import re
@@ -38,6 +39,8 @@ class BundleLimits:
     # Below this much content the ratio is not checked: a small file of repeated lines compresses far beyond 100:1
     # and harms nobody; a bomb has to get past this size to do any harm.
     ratio_floor_bytes: int = 2**20
+    # Every entry, folders and ignored files included: millions of empty entries cost memory, not bytes.
+    max_entries: int = 20_000
 
 
 class BundleError(PortalError):
@@ -48,6 +51,14 @@ class BundleError(PortalError):
         status = 413 if code == "bundle_too_large" else 400
         super().__init__(message, code=code, field="bundle", status=status, extra={"path": path} if path else None)
         self.path = path
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # A task queue may carry the error between processes; the default pickling passes only the message.
+        return (_bundle_error, (self.code, self.message, self.path))
+
+
+def _bundle_error(code: str, message: str, path: str | None) -> BundleError:
+    return BundleError(code, message, path=path)
 
 
 @dataclass(frozen=True)
@@ -66,8 +77,8 @@ def read_bundle(data: bytes | IO[bytes], *, limits: BundleLimits) -> Bundle:
     Raises BundleError: ``bundle_invalid`` for something that is not such an archive, a damaged one, a path that
     leaves the root (``..``, absolute), a link, device or other special entry, an encrypted entry, the same path twice
     (also when only the case differs), a path that is both a file and a folder, or no Markdown file;
-    ``bundle_too_large`` for more files, more bytes in all or in one file, or a higher compression ratio than
-    ``limits`` allow."""
+    ``bundle_too_large`` for more files or entries, more bytes in all or in one file, or a higher compression ratio
+    than ``limits`` allow."""
     stream = _seekable(data)
     stream.seek(0, io.SEEK_END)
     archive_size = stream.tell()
@@ -75,11 +86,12 @@ def read_bundle(data: bytes | IO[bytes], *, limits: BundleLimits) -> Bundle:
     head = stream.read(262)
     stream.seek(0)
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        _check_zip_directory(stream, archive_size, limits)
         entries = _zip_entries(stream)
     elif head.startswith(b"\x1f\x8b"):
-        entries = _tar_entries(stream, "r:gz")
+        entries = _tar_entries(stream, gz=True, limits=limits, archive_size=max(archive_size, 1))
     elif head[257:262] == b"ustar":
-        entries = _tar_entries(stream, "r:")
+        entries = _tar_entries(stream, gz=False, limits=limits, archive_size=max(archive_size, 1))
     else:
         raise BundleError("bundle_invalid", "The bundle is not a zip or tar.gz archive.")
     return _collect(entries, limits=limits, archive_size=max(archive_size, 1))
@@ -91,7 +103,7 @@ def read_bundle(data: bytes | IO[bytes], *, limits: BundleLimits) -> Bundle:
 @dataclass
 class _Entry:
     name: str  # as the archive spells it
-    kind: str  # "file", "dir", or what makes it refused ("symbolic link", "device", ...)
+    kind: str  # "file", "dir", or what makes it refused ("a symbolic link", "a device", ...)
     compressed_size: int | None  # zip only; the number of bytes the entry's data takes in the archive
     chunks: Iterator[bytes] | None = None
 
@@ -119,18 +131,50 @@ def _read_chunks(handle: IO[bytes], name: str) -> Iterator[bytes]:
             yield chunk
 
 
+# A central directory record takes 46 bytes plus its name and extra fields (about 140 in real archives); four times
+# the bare record leaves room for long paths while bounding how many records a directory of that size can hold.
+ZIP_RECORD_ALLOWANCE = 4 * 46
+
+
+def _check_zip_directory(stream: IO[bytes], archive_size: int, limits: BundleLimits) -> None:
+    """Refuse a zip whose central directory could hold more than ``max_entries`` records, before Python's zipfile
+    reads it into an object per record. The directory's size bounds the count whatever the archive claims it is."""
+    tail_size = min(archive_size, 22 + 65535)  # the end record, after which only a comment may follow
+    stream.seek(archive_size - tail_size)
+    tail = stream.read(tail_size)
+    stream.seek(0)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return  # zipfile says what is wrong with it
+    directory_size = int.from_bytes(tail[at + 12 : at + 16], "little")
+    if directory_size == 0xFFFFFFFF:  # zip64: the real size is in the zip64 end record
+        locator = tail.rfind(b"PK\x06\x07", 0, at)
+        if locator >= 0:
+            stream.seek(int.from_bytes(tail[locator + 8 : locator + 16], "little"))
+            record = stream.read(56)
+            stream.seek(0)
+            if record[:4] == b"PK\x06\x06":
+                directory_size = int.from_bytes(record[40:48], "little")
+    if directory_size > limits.max_entries * ZIP_RECORD_ALLOWANCE:
+        raise BundleError(
+            "bundle_too_large", f"The bundle's zip directory lists more than {limits.max_entries:,} entries."
+        )
+
+
 def _zip_entries(stream: IO[bytes]) -> Iterator[_Entry]:
     try:
         archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:  # a version no tool writes
         raise BundleError("bundle_invalid", f"The bundle is a damaged zip archive: {exc}.") from None
     with archive:
         for info in archive.infolist():
             mode = info.external_attr >> 16
-            if info.is_dir():
+            if not info.filename:
+                yield _Entry("", "file", None)  # refused by name; is_dir() cannot even look at it
+            elif info.is_dir():
                 yield _Entry(info.filename, "dir", None)
             elif info.flag_bits & 0x1:
-                yield _Entry(info.filename, "encrypted file", None)
+                yield _Entry(info.filename, "an encrypted file", None)
             elif mode and not stat.S_ISREG(mode) and stat.S_IFMT(mode):
                 yield _Entry(info.filename, _special_kind(mode), None)
             else:
@@ -145,36 +189,83 @@ def _zip_entries(stream: IO[bytes]) -> Iterator[_Entry]:
 
 def _special_kind(mode: int) -> str:
     if stat.S_ISLNK(mode):
-        return "symbolic link"
+        return "a symbolic link"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
+        return "a device"
     if stat.S_ISFIFO(mode):
-        return "named pipe"
+        return "a named pipe"
     if stat.S_ISSOCK(mode):
-        return "socket"
-    return "special file"
+        return "a socket"
+    return "a special file"
 
 
-def _tar_entries(stream: IO[bytes], mode: str) -> Iterator[_Entry]:
+class _Budget(io.RawIOBase):
+    """The decompressed tar stream, refused once it grows past what the limits allow. tarfile reads a PAX header
+    or a long name whole, in one call: the size asked for is checked before anything is read."""
+
+    def __init__(self, source: IO[bytes], *, limits: BundleLimits, archive_size: int) -> None:
+        self.source = source
+        self.limits = limits
+        self.archive_size = archive_size
+        # The files' bytes, plus a header block or three per entry (name, PAX, GNU long name).
+        self.allowed = limits.max_total_bytes + limits.max_entries * 3 * tarfile.BLOCKSIZE
+        self.consumed = 0
+        self.member: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or self.consumed + size > self.allowed:
+            size = self.allowed - self.consumed + 1  # one byte past the limit is enough to know
+        data = self.source.read(size)
+        self.consumed += len(data)
+        where = f" (reached while reading “{self.member}”)" if self.member else ""
+        if self.consumed > self.allowed:
+            raise BundleError(
+                "bundle_too_large",
+                f"The bundle is larger than {_mib(self.limits.max_total_bytes)} uncompressed{where}.",
+                path=self.member,
+            )
+        ratio = self.consumed / self.archive_size
+        if self.consumed > self.limits.ratio_floor_bytes and ratio > self.limits.max_ratio:
+            raise BundleError(
+                "bundle_too_large",
+                f"The bundle expands more than {self.limits.max_ratio:g} times its own size{where}.",
+                path=self.member,
+            )
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _tar_entries(stream: IO[bytes], *, gz: bool, limits: BundleLimits, archive_size: int) -> Iterator[_Entry]:
+    # Read as a stream ("r|"), through the budget: tarfile's own gzip layer would count only compressed bytes.
+    source: IO[bytes] = gzip.GzipFile(fileobj=stream, mode="rb") if gz else stream
+    budget = _Budget(source, limits=limits, archive_size=archive_size)
     try:
-        archive = tarfile.open(fileobj=stream, mode=mode)  # noqa: SIM115 - closed below, after the generator ends
-    except (tarfile.TarError, OSError, EOFError) as exc:
+        archive = tarfile.open(fileobj=budget, mode="r|")  # noqa: SIM115 - closed below, after the generator ends
+    except _DAMAGED as exc:
         raise BundleError("bundle_invalid", f"The bundle is not a zip or tar.gz archive ({exc}).") from None
     with archive:
         try:
             for member in archive:
+                budget.member = member.name
                 if member.isdir():
                     yield _Entry(member.name, "dir", None)
                 elif member.issym():
-                    yield _Entry(member.name, "symbolic link", None)
+                    yield _Entry(member.name, "a symbolic link", None)
                 elif member.islnk():
-                    yield _Entry(member.name, "hard link", None)
+                    yield _Entry(member.name, "a hard link", None)
                 elif member.ischr() or member.isblk():
-                    yield _Entry(member.name, "device", None)
+                    yield _Entry(member.name, "a device", None)
                 elif member.isfifo():
-                    yield _Entry(member.name, "named pipe", None)
+                    yield _Entry(member.name, "a named pipe", None)
                 elif member.issparse() or not member.isreg():
-                    yield _Entry(member.name, "special file", None)
+                    yield _Entry(member.name, "a special file", None)
                 else:
                     handle = archive.extractfile(member)
                     assert handle is not None  # a regular member always has data
@@ -217,9 +308,15 @@ def _collect(entries: Iterator[_Entry], *, limits: BundleLimits, archive_size: i
     files: dict[str, bytes] = {}
     folded: dict[str, str] = {}  # casefolded path -> the path as first seen
     total = 0
-    for entry in entries:
+    for count, entry in enumerate(entries, start=1):
+        if count > limits.max_entries:
+            raise BundleError(
+                "bundle_too_large",
+                f"“{entry.name}” is past the limit of {limits.max_entries:,} entries (files and folders) in a bundle.",
+                path=entry.name,
+            )
         if not entry.name:
-            continue
+            raise BundleError("bundle_invalid", f"Entry {count} of the bundle has no name: the archive is damaged.")
         path = normalise_path(entry.name)
         if not path or _ignored(path):
             continue
@@ -227,7 +324,7 @@ def _collect(entries: Iterator[_Entry], *, limits: BundleLimits, archive_size: i
             continue
         if entry.kind != "file":
             raise BundleError(
-                "bundle_invalid", f"“{path}” is a {entry.kind}; a bundle may hold only plain files.", path=path
+                "bundle_invalid", f"“{path}” is {entry.kind}; a bundle may hold only plain files.", path=path
             )
         first = folded.get(path.casefold())
         if first is not None:

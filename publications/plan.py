@@ -26,6 +26,7 @@ from publications.bundle import MARKDOWN_SUFFIXES, Bundle, BundleError
 INDEX_NAMES = ("index", "readme")  # a folder's own page; index first, as MkDocs and Hugo read it
 FOLDER_BODY = '<ac:structured-macro ac:name="children" ac:schema-version="2"/>'
 MAX_TITLE = 255
+MAX_EXPANSION = 100  # storage bytes per Markdown byte that no document reaches (see split_oversized)
 # The built-in table only: the system's /etc/mime.types differs between machines, and the media type of an
 # attachment must not change because the portal moved to another host.
 _MEDIA_TYPES = mimetypes.MimeTypes(filenames=())
@@ -66,12 +67,22 @@ class Plan:
     # (page key, lower-cased fragment) -> the key of the page that holds that anchor: itself, or one of its parts
     anchor_homes: dict[tuple[str, str], str] = field(default_factory=dict)
     folder_pages: dict[str, str] = field(default_factory=dict)  # folder ("" for the root) -> the key of its page
+    # The look-up tables of render_page, built once per plan (a plan is not changed once planned; pages added
+    # while splitting change its length, which rebuilds them).
+    _index: _Index | None = field(default=None, init=False, repr=False, compare=False)
+    _indexed: tuple[int, int] = field(default=(0, -1), init=False, repr=False, compare=False)
 
     def page(self, key: str) -> PlannedPage:
-        return self._by_key()[key]
+        return self.index().by_key[key]
 
     def _by_key(self) -> dict[str, PlannedPage]:
         return {page.key: page for page in self.pages}
+
+    def index(self) -> _Index:
+        signature = (id(self.pages), len(self.pages))
+        if self._index is None or self._indexed != signature:
+            self._index, self._indexed = _Index(self), signature
+        return self._index
 
 
 @dataclass(frozen=True)
@@ -100,8 +111,11 @@ def plan_bundle(bundle: Bundle) -> Plan:
     sources = {path: _decode(path, bundle.files[path]) for path in bundle.markdown_paths}
     pages: dict[str, PlannedPage] = {}
     folder_keys: dict[str, str] = {}  # folder ("" for the root) -> the key of its page
+    by_folder: dict[str, list[str]] = {}
+    for path in sources:
+        by_folder.setdefault(posixpath.dirname(path), []).append(path)
     for folder in sorted(_folders(sources)):
-        index = _index_file(folder, sources)
+        index = _index_file(by_folder.get(folder, []))
         if index is not None:
             folder_keys[folder] = index
         elif folder:
@@ -174,8 +188,8 @@ def _stem(path: str) -> str:
     return name
 
 
-def _index_file(folder: str, sources: dict[str, str]) -> str | None:
-    inside = [p for p in sources if posixpath.dirname(p) == folder]
+def _index_file(inside: list[str]) -> str | None:
+    """The folder's own page among the Markdown files directly inside it."""
     for wanted in INDEX_NAMES:
         found = sorted(p for p in inside if _stem(p).casefold() == wanted)
         if found:
@@ -258,6 +272,8 @@ def _tree_order(pages: dict[str, PlannedPage]) -> list[PlannedPage]:
             visit(page.key)
 
     visit(None)
+    # Every parent is a page of the plan and cycles were refused, so every page is reached from a root.
+    assert len(ordered) == len(pages), sorted(set(pages) - {page.key for page in ordered})
     return ordered
 
 
@@ -329,6 +345,8 @@ def _pretty(name: str) -> str:
 
 
 def _clip(title: str) -> str:
+    # Control characters cannot be in an XML attribute (links carry the title) nor in a Confluence title.
+    title = " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in title).split())
     return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"
 
 
@@ -364,12 +382,16 @@ class _Index:
         self.folded = {path.casefold(): path for path in plan.files}
 
     def resolve(self, page: PlannedPage, href: str, *, image: bool) -> _Reference | None:
-        """Where a relative reference of ``page`` leads, or None for what is not a reference to a file."""
-        path_part = href.split("#", 1)[0].split("?", 1)[0]
-        fragment = href.split("#", 1)[1] if "#" in href else None
+        """Where a relative reference of ``page`` leads, or None for what is not a reference to a file. A link's href
+        comes as written; an image's source comes from the converter already decoded, without query or fragment."""
+        if image:
+            path_part, fragment = href, None
+        else:
+            path_part = href.split("#", 1)[0].split("?", 1)[0]
+            fragment = href.split("#", 1)[1] if "#" in href else None
         if not path_part:
             return None
-        raw = unicodedata.normalize("NFC", unquote(path_part))
+        raw = unicodedata.normalize("NFC", path_part if image else unquote(path_part))
         base = "" if raw.startswith("/") else page.source_dir
         joined = posixpath.normpath(posixpath.join(base, raw.lstrip("/")))
         joined = "" if joined == "." else joined
@@ -484,10 +506,16 @@ def _anchor_macro(name: str) -> str:
     return f'<ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">{escape(name)}</ac:parameter>'
 
 
+# Characters Windows refuses in file names, and those that break a download URL or a multipart header when not
+# escaped the same way by every party: replaced, so a name means the same to the client, Confluence and a reader.
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|#%&\x00-\x1f\x7f]')
+
+
 def _attachment_names(page: PlannedPage, files: list[str]) -> dict[str, str]:
     """A name per referenced file, unique on the page: the base name, unless two files of the page share it; then
     each of those is named after its path from the page's folder ("img/a.png" -> "img_a.png", ".." -> "PAR"), as
-    md2conf does, so neither depends on which of them was referenced first."""
+    md2conf does, so neither depends on which of them was referenced first. Characters that are unsafe in a file
+    name or URL become "_"."""
     base_counts: dict[str, int] = {}
     for path in files:
         base = posixpath.basename(path).casefold()
@@ -499,6 +527,7 @@ def _attachment_names(page: PlannedPage, files: list[str]) -> dict[str, str]:
         if base_counts[name.casefold()] > 1:
             relative = posixpath.relpath(path, page.source_dir or ".")
             name = "_".join("PAR" if part == ".." else part for part in relative.split("/"))
+        name = _UNSAFE_IN_NAME.sub("_", name)
         stem, dot, suffix = name.rpartition(".")
         candidate, counter = name, 2
         while candidate.casefold() in taken:
@@ -517,7 +546,7 @@ class _Linker:
 
     def __init__(self, plan: Plan, page: PlannedPage, space_key: str) -> None:
         self.plan = plan
-        self.index = _Index(plan)
+        self.index = plan.index()
         self.page = page
         self.space_key = space_key
         self.by_key = self.index.by_key
@@ -644,7 +673,10 @@ def split_oversized(plan: Plan, *, space_key: str, max_body_bytes: int = 1_000_0
     shift: dict[str, int] = {}  # parent key -> how many parts now come before its original children
     for original in plan.pages:
         page = replace(original, position=original.position + shift.get(original.parent or "", 0))
-        if page.path is None or _size(result, plan, page, space_key) <= max_body_bytes:
+        # Rendering is the only exact measure, but a page this small cannot reach the limit: the most Markdown was
+        # seen to grow is 83-fold, a page of nothing but footnote references (each becomes an anchor and a link).
+        small = len(page.markdown.encode()) * MAX_EXPANSION <= max_body_bytes
+        if page.path is None or small or _size(result, plan, page, space_key) <= max_body_bytes:
             result.pages.append(page)
             continue
         pages = _split(result, plan, page, space_key=space_key, max_body_bytes=max_body_bytes, titles=titles)

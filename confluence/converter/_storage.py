@@ -363,7 +363,7 @@ class StorageRewriter:
         return None
 
     def _resolved_link(self, element: etree.Element, href: str) -> etree.Element | None:
-        from .resolve import AttachmentLink, PageLink, TextOnly
+        from .resolve import AttachmentLink, PageLink, TextOnly  # here: resolve.py imports this module
 
         target = self.resolve.link(href) if self.resolve is not None else None
         if target is None:
@@ -384,9 +384,11 @@ class StorageRewriter:
             etree.SubElement(link, "ri:page", page)
         elif isinstance(target, AttachmentLink):
             etree.SubElement(link, "ri:attachment", {"ri:filename": target.filename})
-        # A rich body: the link's words keep their emphasis, code or image.
-        body = etree.SubElement(link, "ac:link-body")
-        body.text = element.text
-        for child in list(element):
-            body.append(child)
+        if (element.text or "").strip() or len(element):
+            # A rich body: the link's words keep their emphasis, code or image. Without words
+            # Confluence shows the page's title or the file's name.
+            body = etree.SubElement(link, "ac:link-body")
+            body.text = element.text
+            for child in list(element):
+                body.append(child)
         return link

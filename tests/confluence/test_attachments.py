@@ -182,6 +182,16 @@ def test_a_429_starts_a_backoff_every_sharer_waits_for(standin: StandinServer, f
     assert shared.waits == first.requests_made + second.requests_made == 3
 
 
+def test_a_call_that_gives_up_on_429_still_starts_the_shared_backoff(
+    standin: StandinServer, fake_time: FakeTime
+) -> None:
+    shared = SharedBackoff(fake_time)
+    standin.fail(429, retry_after=90, op="getSpaces")
+    with make_client(standin, fake_time, throttle=shared, deadline=60) as confluence, pytest.raises(RateLimited):
+        confluence.space("DOCS")
+    assert shared.backoffs == [90] and fake_time.sleeps == []  # too long for this call, but the others must know
+
+
 def test_other_failures_are_waited_out_by_the_client_alone(standin: StandinServer, fake_time: FakeTime) -> None:
     shared = SharedBackoff(fake_time)
     standin.fail(503, op="getSpaces")

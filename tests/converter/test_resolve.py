@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from confluence.converter import AttachmentLink, LinkTarget, PageLink, TextOnly, convert
 
+from .test_safety import PIECES
 from .xml import parse
 
 DOCUMENT = (
@@ -85,6 +89,83 @@ def test_links_images_and_anchors_through_a_resolver() -> None:
     assert converted.attachments == ["img/flow chart.png"]
 
 
+def test_a_link_without_words_shows_the_target_name() -> None:
+    body = convert("[](setup.md#Install-It)", resolve=Table()).body
+    assert body == (
+        '<p><ac:link ac:anchor="install-it"><ri:page ri:content-title="Set up" ri:space-key="DOCS"></ri:page>'
+        "</ac:link></p>"
+    )
+
+
 def test_wanted_anchors_alone_are_planted() -> None:
     body = convert("# T\n\n## Install\n\nx\n", resolve=Table(anchors=["install"])).body
     assert '<h2><ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">install</ac:parameter>' in body
+
+
+# ---------------------------------------------------------------------- properties
+
+LINK_PIECES = [
+    "[a](b.md)",
+    "[a](./b%20c.md#x)",
+    "[**a**](../b.md)",
+    "![i](img/x.png)",
+    '![](x.png "t")',
+    "[a](#x)",
+    "[a](https://e.com/b.md)",
+    '<a href="b.md">h</a>',
+    '<img src="y.png">',
+    "[a][r]",
+    "\n\n[r]: b.md#y\n",
+    "## X\n",
+    "## Y\n",
+    "[a](<b c.md>)",
+    "[](b.md)",
+    "[a](b.md 'T')",
+    "![a](img/x.png)](c.md)",
+]
+linked_like = st.lists(st.sampled_from(LINK_PIECES + PIECES), max_size=40).map("".join)
+
+
+class Declines:
+    def link(self, href: str) -> LinkTarget | None:
+        return None
+
+    def image(self, src: str) -> str | None:
+        return src.rsplit("/", 1)[-1]
+
+    def wanted_anchors(self) -> Collection[str]:
+        return ()
+
+
+class Hostile:
+    """Every reference resolved to names full of markup characters."""
+
+    def __init__(self) -> None:
+        self.turn = 0
+
+    def link(self, href: str) -> LinkTarget | None:
+        self.turn += 1
+        choices: list[LinkTarget] = [
+            PageLink("T \"q\" <b> & 's' ]]>", "K&<", "x y&z"),
+            AttachmentLink('f "q" <x> & ]]>.pdf'),
+            TextOnly(),
+        ]
+        return choices[self.turn % 3]
+
+    def image(self, src: str) -> str | None:
+        return 'i "q" <x> & ]]>.png' if "x" in src else None
+
+    def wanted_anchors(self) -> Collection[str]:
+        return ["x", "y", "a&b<c", "]]>"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(linked_like)
+def test_a_resolver_that_declines_changes_nothing(markdown: str) -> None:
+    assert convert(markdown, resolve=Declines()) == convert(markdown)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(linked_like)
+def test_resolved_output_is_always_well_formed(markdown: str) -> None:
+    parse(convert(markdown, resolve=Hostile()).body)

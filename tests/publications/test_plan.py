@@ -222,6 +222,42 @@ def test_a_missing_image_keeps_its_words_and_warns() -> None:
     assert planned.broken_links == [BrokenLink("a.md", "img/flow.png", "“img/flow.png” is not in the bundle")]
 
 
+def test_titles_and_names_with_markup_characters_stay_well_formed() -> None:
+    planned = plan_bundle(
+        bundle_of(
+            {
+                "a.md": b"# A \"quoted\" <b> & 'x'\x07\n\n[b](b%20%26%20c.md) ![i](we%26rd%20%3Cx%3E.png)\n",
+                "b & c.md": b"---\ntitle: B & <C>\n---\ntext",
+                "we&rd <x>.png": b"png",
+            }
+        )
+    )
+    assert [p.title for p in planned.pages] == ["A \"quoted\" & 'x'", "B & <C>"]
+    body = render_page(planned, planned.page("a.md"), space_key="K").body
+    root = parse_storage(body)
+    page = root.find(".//{http://atlassian.com/resource/identifier}page")
+    attachment = root.find(".//{http://atlassian.com/resource/identifier}attachment")
+    assert page is not None and page.get("{http://atlassian.com/resource/identifier}content-title") == "B & <C>"
+    assert attachment is not None and attachment.get("{http://atlassian.com/resource/identifier}filename") == (
+        "we_rd _x_.png"
+    )
+
+
+def test_names_made_safe_stay_unique_on_the_page() -> None:
+    planned = plan_bundle(
+        bundle_of(
+            {
+                "a.md": b"![1](x/a%3F.png) ![2](y/a%2A.png) ![3](a%7Cb.png)",
+                "x/a?.png": b"1",
+                "y/a*.png": b"2",
+                "a|b.png": b"3",
+            }
+        )
+    )
+    rendered = render_page(planned, planned.page("a.md"), space_key="K")
+    assert [(a.name, a.data) for a in rendered.attachments] == [("a_.png", b"1"), ("a_-2.png", b"2"), ("a_b.png", b"3")]
+
+
 def test_front_matter_parent_moves_a_page() -> None:
     planned = plan_bundle(bundle_of({"a.md": b"# A", "b/x.md": b"---\nparent: ../a.md\n---\n# X", "b/y.md": b"# Y"}))
     assert {p.key: p.parent for p in planned.pages} == {"a.md": None, "b/": None, "b/x.md": "a.md", "b/y.md": "b/"}
