@@ -394,15 +394,18 @@ class _Run:
         except cf.ConfluenceError as error:
             return self._failed(record, error)
         # The page id is kept before anything else can fail: a retry finds it here instead of creating it again.
+        # One transaction (SQLite has one writer at a time; every commit counts when pages are written at once).
         row.page_id, row.page_url, row.created_page = page.id, page.web_url or "", True
-        PublicationPage.objects.filter(pk=row.pk).update(page_id=page.id, page_url=row.page_url, created_page=True)
-        self._remember(page, planned, digest, parent_id, attachments={})
-        self._finish_record(record, ImportRecord.Operation.CREATED, page)
+        with transaction.atomic():
+            PublicationPage.objects.filter(pk=row.pk).update(page_id=page.id, page_url=row.page_url, created_page=True)
+            self._remember(page, planned, digest, parent_id, attachments={})
+            self._finish_record(record, ImportRecord.Operation.CREATED, page)
         outcome = _Outcome(Status.CREATED, page=page, record=record)
         if rendered.labels:
             self.client.add_labels(page.id, list(rendered.labels))
         attachments = self._attachments(outcome, rendered, page.id, {}, listed=False)
-        self._remember(page, planned, digest, parent_id, attachments=attachments)
+        if attachments:
+            self._remember(page, planned, digest, parent_id, attachments=attachments)
         return outcome
 
     def _ours(self, page: Page) -> bool:

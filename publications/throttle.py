@@ -83,7 +83,12 @@ class DatabaseThrottle:
         self._checked_at = 0.0
 
 
+_ensured: set[tuple[int, int]] = set()  # (instance, count) whose slot rows this process has seen exist
+
+
 def _ensure_slots(instance_id: int, count: int) -> None:
+    if (instance_id, count) in _ensured:
+        return
     existing = set(InstanceSlot.objects.filter(instance_id=instance_id).values_list("number", flat=True))
     missing = [InstanceSlot(instance_id=instance_id, number=n) for n in range(count) if n not in existing]
     if missing:
@@ -92,6 +97,7 @@ def _ensure_slots(instance_id: int, count: int) -> None:
                 InstanceSlot.objects.bulk_create(missing, ignore_conflicts=True)
         except IntegrityError:
             pass  # another worker made them first
+    _ensured.add((instance_id, count))
 
 
 def slot_try(instance_id: int, holder: str) -> int | None:
@@ -105,6 +111,7 @@ def slot_try(instance_id: int, holder: str) -> int | None:
         ).update(holder=holder, leased_until=now + _lease())
         if taken:
             return number
+    _ensured.discard((instance_id, count))  # all held, or the rows are gone (a test database flushed): look again
     return None
 
 
