@@ -5,7 +5,7 @@ import os
 import sys
 
 # Commands that serve rather than answer: their logs go where LOG_STREAM says.
-SERVERS = (["runserver"], ["db_worker"])
+SERVERS = (["runserver"], ["db_worker"], ["run_worker"])
 
 
 def main() -> None:

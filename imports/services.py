@@ -277,7 +277,7 @@ def _import(*, token: Token, request: ImportRequest, record: ImportRecord) -> No
             _apply_appearance(client, page.id, converted.appearance,
                               created=operation == ImportRecord.Operation.CREATED)
     except cf.ConfluenceError as error:
-        raise _portal_error_from(error, record=record) from error
+        raise portal_error_from(error, record=record) from error
 
     record.operation = operation
     _note_page(record, page)
@@ -370,7 +370,7 @@ def _space_forbidden(space_key: str) -> PortalError:
     )
 
 
-def _portal_error_from(error: cf.ConfluenceError, *, record: ImportRecord) -> PortalError:
+def portal_error_from(error: cf.ConfluenceError, *, record: ImportRecord) -> PortalError:
     """Confluence's answer, in the API's codes; Confluence's own words are kept on the record."""
     record.confluence_status = error.status
     record.confluence_message = (error.message or "")[:1000]

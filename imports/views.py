@@ -1,6 +1,5 @@
 """`POST /api/v1/imports`, `GET /api/v1/imports` and `GET /api/v1/imports/{importId}`."""
 
-import ipaddress
 import uuid
 from typing import Any
 
@@ -23,28 +22,13 @@ from imports.serializers import (
 )
 from imports.services import RequestMeta, UnreadableBody, import_submit
 from portal.errors import PortalError
-from portal.http import client_ip
-
-
-def _address(request: Request) -> str | None:
-    # REMOTE_ADDR is not always an IP address (a unix socket gives ""); the audit column only takes one.
-    try:
-        return str(ipaddress.ip_address(client_ip(request)))
-    except ValueError:
-        return None
-
-
-def _content_length(request: Request) -> int | None:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or "")
-    except ValueError:
-        return None
+from portal.http import client_ip_address, content_length
 
 
 def _body(request: Request) -> Any:
     """The parsed JSON body, or why there is none. A body longer than any import may be is refused from its
     Content-Length alone, before it is read; DRF's parse errors become the contract's codes here, in the view."""
-    length = _content_length(request)
+    length = content_length(request)
     if length is not None and length > settings.IMPORT_MAX_BODY_BYTES:
         return UnreadableBody(
             PortalError(
@@ -91,9 +75,9 @@ class ImportListCreate(APIView):
     def post(self, request: Request) -> Response:
         meta = RequestMeta(
             request_id=request.request_id,
-            client_ip=_address(request),
+            client_ip=client_ip_address(request),
             user_agent=request.headers.get("User-Agent", ""),
-            content_length=_content_length(request),
+            content_length=content_length(request),
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
         outcome = import_submit(token=request.auth, meta=meta, data=_body(request))

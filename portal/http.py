@@ -41,3 +41,19 @@ def client_ip(request: HttpRequest) -> str:
     # written by one of ours, so it is the best address we have.
     candidate = forwarded[-hops] if len(forwarded) >= hops else forwarded[0]
     return _ip_or_none(candidate) or remote
+
+
+def client_ip_address(request: HttpRequest) -> str | None:
+    """``client_ip()`` when it is an IP address (a unix socket gives ""), for columns that only take one."""
+    try:
+        return str(ipaddress.ip_address(client_ip(request)))
+    except ValueError:
+        return None
+
+
+def content_length(request: HttpRequest) -> int | None:
+    """The request's declared body length, or None when absent or not a number."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None

@@ -8,5 +8,9 @@ matter and the attachments the page refers to. It is pure and safe to call from 
 from ._math import MathMacros
 from .core import Converted, convert
 from .diagrams import Diagrams, GeneratedAttachment
+from .resolve import AttachmentLink, LinkTarget, PageLink, Resolver, TextOnly
 
-__all__ = ["Converted", "Diagrams", "GeneratedAttachment", "MathMacros", "convert"]
+__all__ = [
+    "AttachmentLink", "Converted", "Diagrams", "GeneratedAttachment", "LinkTarget", "MathMacros", "PageLink",
+    "Resolver", "TextOnly", "convert",
+]

@@ -16,6 +16,7 @@ from ._storage import StorageRewriter, heading_text
 from ._text import clean_text
 from .diagrams import Diagrams, GeneratedAttachment
 from .front_matter import FrontMatterValue, labels_from, page_settings, split_front_matter
+from .resolve import Resolver
 
 # Starting with the newline, not a look-behind: the regex engine then skips to each newline
 # instead of trying every position.
@@ -49,6 +50,7 @@ def convert(
     keep_title: bool = False,
     math: MathMacros | None = None,
     diagrams: Diagrams | None = None,
+    resolve: Resolver | None = None,
 ) -> Converted:
     """Convert Markdown to Confluence storage format.
 
@@ -57,7 +59,8 @@ def convert(
     unless ``keep_title`` is true. ``math`` names the LaTeX macros of the site's math app; without
     it, math is shown as LaTeX in code. ``diagrams`` renders Mermaid and PlantUML fences to images,
     returned in ``Converted.generated`` for the caller to attach; without a renderer (or when it fails,
-    with a warning) the diagram's source is shown.
+    with a warning) the diagram's source is shown. ``resolve`` turns relative links and images into page
+    links and attachments (see resolve.py); without it they stay as written.
     """
     # A byte-order mark (editors on Windows write one) would keep the first line from being read
     # as a heading or the front matter's opening.
@@ -92,7 +95,7 @@ def convert(
     if page_title and not keep_title:
         # Before the rewrite, so no link is pointed at a heading that is not on the page.
         _drop_title_heading(root, page_title)
-    StorageRewriter(state.attachments, state.warnings).run(root)
+    StorageRewriter(state.attachments, state.warnings, resolve).run(root)
 
     body = serialize(root, md.htmlStash.rawHtmlBlocks)  # type: ignore[arg-type]
     return Converted(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from contextvars import ContextVar
 from html.entities import name2codepoint
 
 AC = "http://atlassian.com/content"
@@ -41,13 +43,23 @@ _SAFE_STYLE = re.compile(r"(?:(?:text-align|color|background-color|text-decorati
 _PANELS = {"info", "note", "warning", "tip", "panel", "success", "error"}
 
 
-def storage_to_html(body: str) -> str:
-    """HTML a browser shows readably: code macros as <pre>, panels as boxes, links and images resolved."""
+AttachmentUrl = Callable[[str], str | None]  # file name -> where the page's attachment is served, or None
+PageUrl = Callable[[str | None, str], str | None]  # (space key or None for the page's own, title) -> its view
+_targets: ContextVar[tuple[AttachmentUrl | None, PageUrl | None]] = ContextVar("targets", default=(None, None))
+
+
+def storage_to_html(body: str, *, attachment_url: AttachmentUrl | None = None, page_url: PageUrl | None = None) -> str:
+    """HTML a browser shows readably: code macros as <pre>, panels as boxes, links and images resolved (attachments
+    and pages through the look-ups given, when given)."""
     try:
         root = parse_storage(body)
     except StorageError:
         return f"<pre>{html.escape(body)}</pre>"
-    return _children(root)
+    token = _targets.set((attachment_url, page_url))
+    try:
+        return _children(root)
+    finally:
+        _targets.reset(token)
 
 
 def _text(value: str | None) -> str:
@@ -91,18 +103,26 @@ def _render_ac(name: str, element: ET.Element) -> str:
     if name == "link":
         target = element.find(f"{{{RI}}}page")
         url = element.find(f"{{{RI}}}url")
-        attachment = element.find(f"{{{RI}}}attachment")
-        # Not `find(…) or find(…)`: an element without children is false.
         body = element.find(f"{{{AC}}}link-body")
-        if body is None:
+        if body is None:  # not ``or``: an element without children is false
             body = element.find(f"{{{AC}}}plain-text-link-body")
         label = _children(body) if body is not None else ""
-        if attachment is not None:
-            filename = _attr(attachment, RI, "filename")
-            return f'<a class="attachment-link" data-attachment="{html.escape(filename)}">{label or _text(filename)}</a>'
+        attachment = element.find(f"{{{RI}}}attachment")
+        attachment_url, page_url = _targets.get()
         if target is not None:
             title = _attr(target, RI, "content-title")
-            return f'<a class="confluence-link" title="{html.escape(title)}">{label or _text(title)}</a>'
+            href = page_url(_attr(target, RI, "space-key") or None, title) if page_url else None
+            if href is None:
+                return f'<a class="confluence-link" title="{html.escape(title)}">{label or _text(title)}</a>'
+            anchor = _attr(element, AC, "anchor")
+            href += f"#{_anchor_id(anchor)}" if anchor else ""
+            return f'<a class="confluence-link" href="{html.escape(href)}">{label or _text(title)}</a>'
+        if attachment is not None:
+            filename = _attr(attachment, RI, "filename")
+            href = attachment_url(filename) if attachment_url else None
+            link = f' href="{html.escape(href)}"' if href else ""
+            return (f'<a class="attachment-link" data-attachment="{html.escape(filename)}"{link}>'
+                    f"{label or _text(filename)}</a>")
         if url is not None:
             href = _attr(url, RI, "value")
             return f'<a href="{html.escape(href)}">{label or _text(href)}</a>'
@@ -118,8 +138,13 @@ def _render_ac(name: str, element: ET.Element) -> str:
             return f'<img src="{html.escape(_attr(url, RI, "value"))}" alt="{html.escape(alt)}">'
         if attachment is not None:
             filename = _attr(attachment, RI, "filename")
-            return (f'<span class="attachment" data-attachment="{html.escape(filename)}">'
-                    f"[image: {_text(filename)}]</span>")
+            attachment_url = _targets.get()[0]
+            src = attachment_url(filename) if attachment_url else None
+            if src is None:
+                return (f'<span class="attachment" data-attachment="{html.escape(filename)}">'
+                        f"[image: {_text(filename)}]</span>")
+            return (f'<img src="{html.escape(src)}" alt="{html.escape(alt or filename)}" class="attachment" '
+                    f'data-attachment="{html.escape(filename)}">')
         return ""
     if name == "emoticon":
         return _text(_attr(element, AC, "emoji-fallback") or f":{_attr(element, AC, 'name')}:")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from confluence.client import ConfluenceClient
 from confluence.errors import RateLimited
-from confluence.standin import StandinServer
+from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
 from tests.confluence.conftest import FakeTime, make_client
 
 
@@ -88,7 +89,9 @@ def test_reset_restores_the_seed(client: ConfluenceClient, standin: StandinServe
         "requests": 0,
         "operations": {},
         "faults_injected": 0,
-        "data": {"spaces": 2, "pages": 2, "users": 300},
+        "in_flight_peak": 0,
+        "data": {"spaces": 2, "pages": 2, "users": 300, "attachments": 0},
+        "writes": {"page_versions": 0, "attachment_versions": 0, "attachments_deleted": 0},
     }
 
 
@@ -96,7 +99,7 @@ def test_seed_for_the_directory_benchmark_shape() -> None:
     with StandinServer(port=0, pages=10_000, spaces=5, users=2_000) as server:
         counts = server.stats()["data"]
         per_space = {server.state.spaces[s].key: len(ids) for s, ids in server.state.space_page_ids.items()}
-    assert counts == {"spaces": 5, "pages": 10_000, "users": 2_000}
+    assert counts == {"spaces": 5, "pages": 10_000, "users": 2_000, "attachments": 0}
     assert per_space == {"DEMO": 2000, "DOCS": 2000, "ENG": 2000, "OPS": 2000, "SALES": 2000}
 
 
@@ -159,3 +162,13 @@ def test_page_view_renders_panels_lozenges_and_child_lists(client: ConfluenceCli
     assert '<div class="math" data-macro="mathblock"><code>x^2</code></div>' in html
     assert '<a class="attachment-link" data-attachment="report.pdf">the report</a>' in html
     assert '<a href="#anchor-x"><strong>rich</strong></a>' in html
+
+
+def test_the_peak_of_requests_in_flight_is_counted(standin) -> None:
+    standin.set_knobs(latency_ms=100)
+    url = f"{standin.url}/wiki/api/v2/spaces"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: requests.get(url, auth=(DEFAULT_EMAIL, DEFAULT_TOKEN), timeout=5), range(4)))
+    assert standin.stats()["in_flight_peak"] == 4
+    standin.reset()
+    assert standin.stats()["in_flight_peak"] == 0
