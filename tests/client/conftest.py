@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from portal_publish.cli import main
+
 from tests.client.fake_publications import TOKEN, FakePublications
 from tests.imports.conftest import make_instance, standin, standin_session  # noqa: F401
 from tokens.models import Instance

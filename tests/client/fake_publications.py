@@ -203,6 +203,15 @@ def _handler(fake: FakePublications) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path != "/api/v1/publications":
+                # What a web server that is not the portal answers.
+                page = b"<html><body>Not Found</body></html>"
+                self.send_response(404)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                return
             message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
                 f"Content-Type: {self.headers.get('Content-Type')}\r\n\r\n".encode() + raw
             )

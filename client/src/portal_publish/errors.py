@@ -69,6 +69,8 @@ class ClientError(Exception):
 
     def one_line(self) -> str:
         hint = HINTS.get(self.code)
+        if hint is None and self.code.startswith("http_"):
+            hint = "check PORTAL_URL: it is the portal's address, e.g. https://portal.example.com"
         text = " ".join(self.message.split())
         return f"{self.code}: {text}" + (f" ({hint})" if hint and hint not in text else "")
 

@@ -136,7 +136,7 @@ class GitHub:
                 if not diff:
                     continue
                 if len(diff) > budget:
-                    lines += ["", f"_Diffs of the other pages are left out: the summary has a size limit._"]
+                    lines += ["", "_Diffs of the other pages are left out: the summary has a size limit._"]
                     break
                 budget -= len(diff)
                 fence = "````" if "```" in diff else "```"

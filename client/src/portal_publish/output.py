@@ -124,7 +124,7 @@ class Output:
         moved = {k: v for k, v in attachments.items() if v}
         if moved:
             parts.append("(attachments: " + ", ".join(f"{v} {k}" for k, v in moved.items()) + ")")
-        self.out("  ".join(parts), STATUS_STYLES.get(str(page.get("status") or page.get("action")), None))
+        self.out("  ".join(parts), STATUS_STYLES.get(str(page.get("status") or page.get("action"))))
         for warning in page.get("warnings") or []:
             self.out(f"{'':<10} warning: {warning}", "yellow")
         if dry_run and page.get("diff"):
