@@ -125,3 +125,16 @@ def test_paths_are_read_relative_to_the_working_directory(portal, tmp_path):
     write(tmp_path / "a" / "b.md", "# B\n")
     assert Path.cwd() == tmp_path
     assert run_cli("page", "a/b.md", "--space", "DOCS", "--title", "B").code == 0
+
+
+def test_plain_http_to_another_host_is_warned_about(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_URL", "http://portal.invalid/api/v1/")
+    monkeypatch.setenv("PORTAL_TOKEN", "mdi_x")
+    notes = write(tmp_path / "notes.md", "# Notes\n")
+    result = run_cli("page", str(notes), "--space", "DOCS", "--title", "Notes", "--retry-deadline", "0")
+    assert result.err_lines[0] == (
+        "warning: PORTAL_URL is plain http: the token crosses the network unencrypted to portal.invalid"
+    )
+    # The API prefix in PORTAL_URL is taken off rather than doubled.
+    assert "could not reach the portal at http://portal.invalid:" in result.err_lines[-1]
+    assert result.code == 1

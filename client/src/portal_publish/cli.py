@@ -233,9 +233,11 @@ class Run:
 
     def publish(self) -> int:
         args = self.args
+        self.github = GitHub(self.output) if args.github else None
         api = self.api()
         bundle = build([Path(p) for p in args.paths], args.exclude)
-        self.github = GitHub(self.output, bundle.source_of) if args.github else None
+        if self.github:
+            self.github.source_of = bundle.source_of
         self._describe(bundle)
         fields = {"spaceId": args.space, "overwrite": args.overwrite, "dryRun": "true" if args.dry_run else "false"}
         for name, value in (("parentId", args.parent), ("sourceRef", args.source_ref),
