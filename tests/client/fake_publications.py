@@ -56,6 +56,7 @@ class FakePublications:
         self.ids: dict[str, int] = {}
         self.faults: list[tuple[int, str, int | None]] = []  # (status, code, Retry-After) for the next POSTs
         self.hang = False
+        self.failing_gets: tuple[int, str] | None = None  # every GET answers this (status, code) when set
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -193,6 +194,9 @@ def _handler(fake: FakePublications) -> type[BaseHTTPRequestHandler]:
             with fake.lock:
                 fake.received.append(Received("GET", self.path, dict(self.headers)))
                 if not self._authorised():
+                    return
+                if fake.failing_gets:
+                    self._send(*_error(fake.failing_gets[1], "unavailable", fake.failing_gets[0]))
                     return
                 match = re.fullmatch(r"/api/v1/publications/([^/]+)", self.path)
                 publication = fake.publications.get(match.group(1)) if match else None

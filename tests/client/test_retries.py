@@ -100,3 +100,18 @@ def test_an_answer_that_is_not_the_portals_names_the_url(fake, tmp_path, monkeyp
         f"portal-publish: error: HTTP 404 http_404: Not Found from {fake.url}/not-the-portal/api/v1/publications, "
         "not an answer of the portal's API (check PORTAL_URL: it is the portal's address, e.g. https://portal.example.com)"
     )
+
+
+def test_losing_the_portal_while_waiting_says_the_publication_goes_on(fake, tmp_path):
+    docs_tree(tmp_path)
+    fake.failing_gets = (503, "service_unavailable")
+
+    result = run_cli("docs", "--space", "DOCS", "--retry-deadline", "1")
+
+    [publication_id] = fake.publications
+    assert result.code == 1
+    assert result.err_lines[-2].startswith("portal-publish: error: HTTP 503 service_unavailable: unavailable (gave up")
+    assert result.err_lines[-1] == (
+        f"portal-publish: publication {publication_id} may still be running in the portal; "
+        f"'portal-publish status {publication_id} --wait' follows it"
+    )

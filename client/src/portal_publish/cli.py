@@ -204,6 +204,7 @@ class Run:
         self.publication_id: str | None = None
         self.publication_url: str | None = None
         self.submitting = False
+        self.accepted = False  # the portal queued our publication: from here on, it goes on without us
         self.base_url = ""
 
     def api(self) -> PortalApi:
@@ -255,6 +256,7 @@ class Run:
         self.publication_url = body.get("url") or f"{self.base_url}/api/v1/publications/{self.publication_id}"
         if not self.publication_id:
             raise ClientError("invalid_answer", f"the portal accepted the bundle but sent no publicationId: {body}")
+        self.accepted = True
         self.output.info(f"publication {self.publication_id} {body.get('state', 'queued')}: {self.publication_url}")
         if args.no_wait:
             if args.json:
@@ -404,6 +406,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         return command(run)
     except ClientError as error:
         output.error(error)
+        if run and run.accepted and error.code not in {"wait_timeout", "publication_not_found"}:
+            # Lost while waiting (the network, the token revoked meanwhile): the work itself goes on.
+            output.info(
+                f"{PROG}: publication {run.publication_id} may still be running in the portal; "
+                f"'{PROG} status {run.publication_id} --wait' follows it"
+            )
         if run and run.github:
             file = Path(run.args.file) if getattr(run.args, "file", "-") != "-" else None
             run.github.failure(error, file=file)
@@ -417,7 +425,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
 
 
 def run() -> None:
-    """The console script: SIGTERM (a cancelled CI job) is handled like Ctrl-C, so the user learns the id."""
+    """The console script: SIGTERM (a cancelled CI job) is handled like Ctrl-C, so the user learns the id.
+
+    SIGINT is set too: a shell without job control starts background commands with it ignored, and Python then
+    leaves it ignored, so Ctrl-C would do nothing.
+    """
     signal.signal(signal.SIGTERM, _raise_interrupted)
+    signal.signal(signal.SIGINT, _raise_interrupted)
     sys.exit(main())
 

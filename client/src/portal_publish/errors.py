@@ -92,7 +92,8 @@ class ApiError(ClientError):
     def __init__(
         self, code: str, message: str, *, status: int, request_id: str | None = None, body: dict | None = None
     ) -> None:
-        super().__init__(code, message)
+        # Whatever its code, a 5xx or 429 is the server's trouble, not the command's: exit 1, try again later.
+        super().__init__(code, message, exit_code=EXIT_PAGES_FAILED if status >= 500 or status == 429 else None)
         self.status = status
         self.request_id = request_id
         self.body = body or {}
