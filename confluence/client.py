@@ -1,5 +1,6 @@
-"""A client for Confluence Cloud's REST API: v2 for spaces, pages, properties and users, v1 only where v2 has no
-endpoint (labels, user search, analytics, the current user).
+"""A client for Confluence Cloud's REST API: v2 for spaces, pages, properties, users and attachment listing and
+removal, v1 only where v2 has no endpoint (labels, attachment upload and download, user search, analytics, the
+current user).
 
 Free of Django so the import service, the directory sync, the stand-in's tests and the benchmarks share it.
 Retries follow Atlassian's rate-limit advice; a create that may or may not have happened is checked before it is
@@ -18,7 +19,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -113,6 +115,31 @@ class User:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file attached to a page. ``version`` starts at 1 and grows with every upload under the same file name."""
+
+    id: str  # "att123", as both API versions spell it
+    title: str  # the file name, unique among a page's attachments
+    media_type: str
+    file_size: int
+    comment: str
+    version: int
+
+
+class Throttle(Protocol):
+    """A rate-limit backoff shared beyond one client (every worker publishing to the same Confluence site).
+
+    ``wait()`` runs before every request and may block until a backoff that any sharer started has ended;
+    ``backoff(seconds)`` is called when Confluence answers 429, with the delay the client would otherwise have slept
+    (Retry-After, or the computed exponential step). With a throttle the client leaves that wait to ``wait()``.
+    """
+
+    def wait(self) -> None: ...
+
+    def backoff(self, seconds: float) -> None: ...
+
+
+@dataclass(frozen=True)
 class ConnectionReport:
     """What the admin's "Test connection" shows: either ``ok`` with who we are, or the typed error."""
 
@@ -144,6 +171,7 @@ class ConfluenceClient:
         random: Callable[[], float] = _random.random,
         session: requests.Session | None = None,
         pool_size: int = 16,
+        throttle: Throttle | None = None,
     ) -> None:
         site = base_url.rstrip("/")
         if site.endswith("/wiki"):
@@ -159,6 +187,7 @@ class ConfluenceClient:
         self._sleep = sleep
         self._clock = clock
         self._random = random
+        self._throttle = throttle
         self._session = session or requests.Session()
         if session is None:
             # Bounded concurrency (the directory sync's analytics workers) shares this one pool.
@@ -465,6 +494,76 @@ class ConfluenceClient:
             return self.update_property(page_id, existing, value)
         return self.create_property(page_id, key, value)
 
+    # ------------------------------------------------------------------ attachments
+
+    def attachments(self, page_id: str) -> list[Attachment]:
+        """Every current attachment of a page (v2, following the cursor)."""
+        return [
+            _attachment_from(item)
+            for item, _ in self._paginate_v2(
+                f"/wiki/api/v2/pages/{page_id}/attachments", {"limit": V2_PAGE_LIMIT}, what="page"
+            )
+        ]
+
+    def upload_attachment(
+        self, page_id: str, *, filename: str, data: bytes, media_type: str, comment: str = ""
+    ) -> Attachment:
+        """Create the page's attachment of that file name, or add a version to it when it exists (v1's PUT).
+
+        A minor edit, so watchers get no notification per file. Resent only when Confluence said it did nothing
+        (429): a resend after a lost answer would only add an identical version, but it is not worth the traffic."""
+        response = self._send(
+            "PUT",
+            f"/wiki/rest/api/content/{page_id}/child/attachment",
+            files={"file": (filename, data, media_type)},
+            form={"comment": comment, "minorEdit": "true"},
+            headers={"X-Atlassian-Token": "no-check"},
+            policy="write",
+            what="page",
+        )
+        assert isinstance(response, requests.Response)
+        results = _decode(response).get("results") or []
+        if not results:
+            raise Unavailable(response.status_code, "Confluence answered an attachment upload with no attachment")
+        return _attachment_from(results[0])
+
+    def attachment_data(self, page_id: str, attachment_id: str) -> bytes:
+        """The content of an attachment's current version: v1 answers with a redirect to the file."""
+        response = self._send(
+            "GET",
+            f"/wiki/rest/api/content/{page_id}/child/attachment/{attachment_id}/download",
+            policy="read",
+            what="page",
+        )
+        assert isinstance(response, requests.Response)
+        location = response.headers.get("Location")
+        if response.status_code not in (301, 302, 303, 307, 308) or not location:
+            return response.content
+        if location.startswith("/"):
+            location = self.site_url + location  # a site-relative file URL, outside the API gateway
+        # Cloud sends the file from its media service: the site's credential must not travel to another host.
+        foreign = urlsplit(location).netloc not in {urlsplit(self.site_url).netloc, urlsplit(self.api_root).netloc}
+        download = self._send(
+            "GET", location, headers={"Authorization": None} if foreign else None, policy="read", what="page"
+        )
+        assert isinstance(download, requests.Response)
+        return download.content
+
+    def delete_attachment(self, attachment_id: str) -> None:
+        """Move an attachment to the trash (v2), where an admin can still restore it."""
+        self._send("DELETE", f"/wiki/api/v2/attachments/{attachment_id}", policy="write", what="page")
+
+    # ------------------------------------------------------------------ archive
+
+    def archive_page(self, page_id: str) -> str:
+        """Archive one page (v1; Confluence carries it out as a long task, whose id is returned). One page per call:
+        sites below the Premium edition refuse a request that names more than one."""
+        response = self._send(
+            "POST", "/wiki/rest/api/content/archive", json={"pages": [{"id": int(page_id)}]}, policy="write", what="page"
+        )
+        assert isinstance(response, requests.Response)
+        return str(_decode(response).get("id") or "")
+
     # ------------------------------------------------------------------ users
 
     def iter_users(self, *, limit: int = 1000) -> Iterator[UserRef]:
@@ -563,6 +662,9 @@ class ConfluenceClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | None] | None = None,  # None removes a session header for this request
         policy: Policy,
         what: str = "page",
         recover: Callable[[], Page | None] | None = None,
@@ -570,10 +672,16 @@ class ConfluenceClient:
         url = self._url(path)
         give_up_at = self._clock() + self.deadline
         retries = 0
+        last_error: ConfluenceError | None = None
         while True:
             ambiguous = False
             error: ConfluenceError
+            if self._throttle is not None:
+                self._throttle.wait()
             remaining = give_up_at - self._clock()
+            if remaining <= 0:
+                # Another worker's backoff outlasted this call's deadline.
+                raise last_error or RateLimited(None, "Gave up waiting for the shared rate-limit backoff to end")
             try:
                 self._count()
                 response = self._session.request(
@@ -581,6 +689,9 @@ class ConfluenceClient:
                     url,
                     params=params,
                     json=json,
+                    files=files,
+                    data=form,
+                    headers=headers,
                     timeout=(self.connect_timeout, max(0.1, min(self.read_timeout, remaining))),
                     allow_redirects=False,
                 )
@@ -621,7 +732,12 @@ class ConfluenceClient:
             if self._clock() + delay > give_up_at:
                 raise error
             logger.info("Confluence %s %s: %s; retry %d in %.1fs", method, path, error, retries + 1, delay)
-            self._sleep(delay)
+            if self._throttle is not None and error.status == 429:
+                # Every sharer waits out a rate limit, not only this call: the next wait() does the sleeping.
+                self._throttle.backoff(delay)
+            else:
+                self._sleep(delay)
+            last_error = error
             retries += 1
             if ambiguous and recover is not None:
                 found = recover()
@@ -764,6 +880,21 @@ def _v1_next(data: Mapping[str, Any]) -> str | None:
     return (data.get("_links") or {}).get("next") or None
 
 
+def _attachment_from(data: Mapping[str, Any]) -> Attachment:
+    """An attachment from v2's flat shape or v1's content shape (media type and size under ``extensions``)."""
+    extensions = data.get("extensions") or {}
+    metadata = data.get("metadata") or {}
+    version = data.get("version") or {}
+    return Attachment(
+        id=str(data["id"]),
+        title=data.get("title", ""),
+        media_type=data.get("mediaType") or extensions.get("mediaType") or metadata.get("mediaType") or "",
+        file_size=int(data.get("fileSize") or extensions.get("fileSize") or 0),
+        comment=data.get("comment") or extensions.get("comment") or metadata.get("comment") or "",
+        version=int(version.get("number", 1)),
+    )
+
+
 def _property_from(data: Mapping[str, Any]) -> Property:
     return Property(
         id=str(data["id"]),
@@ -788,11 +919,13 @@ def _str_or_none(value: Any) -> str | None:
 
 __all__ = [
     "USER_AGENT",
+    "Attachment",
     "ConfluenceClient",
     "ConnectionReport",
     "Page",
     "Property",
     "Space",
+    "Throttle",
     "User",
     "UserRef",
 ]

@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 
 from directory.models import ConfluenceUser, Page, PageActivity, Space, SyncRun
 from directory.selectors import last_sync, most_viewed_pages, pages_published_by_portal
-from directory.services import summary, sync_run
+from directory.services import summary, sync_enqueue
 from tokens.models import Instance
 
 RUN_PERMISSION = "directory.add_syncrun"
@@ -152,11 +152,27 @@ class SyncRunAdmin(ReadOnlyAdmin):
                     "users_seen", "rows_written", "requests_made", "problems"]
     list_filter = ["instance", "status"]
     date_hierarchy = "started_at"
-    fields = ["instance", "status", "started_at", "finished_at", "duration", "spaces_requested", "spaces_seen",
+    fields = ["instance", "status", "progress_shown", "result", "started_at", "finished_at", "duration", "spaces_requested", "spaces_seen",
               "spaces_skipped", "pages_seen", "pages_created", "pages_updated", "pages_gone", "users_seen",
               "users_created", "users_updated", "activity_fetched", "activity_written", "rows_written",
               "requests_made", "error_list"]
     change_list_template = "admin/directory/syncrun/change_list.html"
+    change_form_template = "admin/directory/syncrun/change_form.html"
+
+    @admin.display(description="result")
+    def result(self, run: SyncRun) -> str:
+        return summary(run) if run.finished_at else "—"
+
+    @admin.display(description="progress")
+    def progress_shown(self, run: SyncRun) -> str:
+        if run.status == SyncRun.Status.QUEUED:
+            return "waiting for a background worker (manage.py run_worker)"
+        return run.progress or ("starting" if run.status == SyncRun.Status.RUNNING else "—")
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None) -> HttpResponse:
+        run = SyncRun.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        busy = run is not None and run.status in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "refresh_seconds": 2 if busy else None})
 
     @admin.display(description="duration")
     def duration(self, run: SyncRun) -> str:
@@ -183,8 +199,10 @@ class SyncRunAdmin(ReadOnlyAdmin):
         initial = {"instance": _chosen_instance(request)} if request.method == "GET" else None
         form = RunSyncForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
-            run = sync_run(instance=form.cleaned_data["instance"], spaces=form.cleaned_data["spaces"] or None)
-            _announce(self, request, run)
+            run = sync_enqueue(instance=form.cleaned_data["instance"], spaces=form.cleaned_data["spaces"] or None)
+            self.message_user(
+                request, f"The sync of {run.instance.name} is queued; this page shows its progress.", messages.INFO
+            )
             return HttpResponseRedirect(reverse("admin:directory_syncrun_change", args=[run.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -195,26 +213,25 @@ class SyncRunAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/directory/syncrun/run.html", context)
 
 
-def _announce(model_admin: admin.ModelAdmin, request: HttpRequest, run: SyncRun) -> None:
-    level = {SyncRun.Status.SUCCEEDED: messages.SUCCESS, SyncRun.Status.PARTIAL: messages.WARNING}.get(
-        run.status, messages.ERROR
-    )
-    model_admin.message_user(request, summary(run), level)
-    for message in run.errors[:5]:
-        model_admin.message_user(request, message, level)
-
-
 # ---------------------------------------------------------------------- for the Instance admin
 
 
 @admin.action(description="Sync the Confluence directory (users, pages, views)")
 def sync_directory(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
-    """The Instance admin's action: runs ``sync_run`` on each selected instance and shows each result."""
+    """The Instance admin's action: queues a sync of each selected instance, with a link to follow it."""
     if not request.user.has_perm(RUN_PERMISSION):
         model_admin.message_user(request, "You may not run directory syncs (permission: add sync run).", messages.ERROR)
         return
     for instance in queryset.order_by("name"):
-        _announce(model_admin, request, sync_run(instance=instance))
+        run = sync_enqueue(instance=instance)
+        model_admin.message_user(
+            request,
+            format_html(
+                'The sync of {} is queued: <a href="{}">follow its progress</a>.', instance.name,
+                reverse("admin:directory_syncrun_change", args=[run.pk]),
+            ),
+            messages.INFO,
+        )
 
 
 @admin.display(description="last directory sync")

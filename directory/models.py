@@ -17,6 +17,7 @@ class SyncRun(models.Model):
     """One run of the directory sync: what it did, what it cost in requests, and every problem it met."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued", "queued"  # waiting for a background worker
         RUNNING = "running", "running"
         SUCCEEDED = "succeeded", "succeeded"
         # Finished, but some part could not be read (a space, the users, the analytics): see ``errors``.
@@ -46,6 +47,8 @@ class SyncRun(models.Model):
     requests_made = models.PositiveIntegerField(default=0)
     # Readable sentences for the admin ("Space HR (Human resources) could not be read (403) ..."), in order.
     errors = models.JSONField(default=list, blank=True)
+    # The sync's latest progress line ("pages of DOCS: 2,500 so far ..."), saved while it runs on a worker.
+    progress = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

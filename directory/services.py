@@ -134,6 +134,7 @@ def sync_run(
     spaces: Iterable[str] | None = None,
     progress: Progress | None = None,
     client: ConfluenceClient | None = None,
+    run: SyncRun | None = None,
 ) -> SyncRun:
     """Fetch the instance's spaces (all, or the keys given), their pages, the users and page activity.
 
@@ -141,7 +142,11 @@ def sync_run(
     ``partial`` when some part was skipped (its ``errors`` say which and what to fix), else ``succeeded``.
     """
     keys = [key.strip() for key in spaces or [] if key.strip()]
-    run = SyncRun.objects.create(instance=instance, spaces_requested=keys)
+    if run is None:
+        run = SyncRun.objects.create(instance=instance, spaces_requested=keys)
+    else:  # queued by sync_enqueue(): it starts now
+        run.status, run.started_at = SyncRun.Status.RUNNING, timezone.now()
+        run.save(update_fields=["status", "started_at"])
     own_client = client is None
     confluence = client or instance_confluence.build_client(instance)
     requests_before = confluence.requests_made
@@ -468,3 +473,34 @@ def _assign(row: Any, values: dict[str, Any]) -> bool:
 def _batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
     while batch := list(islice(items, size)):
         yield batch
+
+
+# ---------------------------------------------------------------------- on the task queue
+
+
+def sync_enqueue(*, instance: Instance, spaces: Iterable[str] | None = None) -> SyncRun:
+    """Queue a sync for a background worker; the returned run is ``queued`` and fills in as the worker goes."""
+    from directory.tasks import directory_sync_task
+
+    keys = [key.strip() for key in spaces or [] if key.strip()]
+    with transaction.atomic():
+        run = SyncRun.objects.create(instance=instance, spaces_requested=keys, status=SyncRun.Status.QUEUED)
+        directory_sync_task.enqueue(run.pk)
+    return run
+
+
+def sync_run_queued(*, run_id: int) -> SyncRun | None:
+    """Run a queued sync on this worker, saving its progress line at most once a second for the admin to show."""
+    claimed = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(status=SyncRun.Status.RUNNING)
+    if not claimed:
+        return None
+    run = SyncRun.objects.select_related("instance").get(pk=run_id)
+    last = 0.0
+
+    def save_progress(line: str) -> None:
+        nonlocal last
+        if time.monotonic() - last >= 1.0 or line.startswith("Sync of"):
+            last = time.monotonic()
+            SyncRun.objects.filter(pk=run_id).update(progress=line[:500])
+
+    return sync_run(instance=run.instance, spaces=run.spaces_requested or None, progress=save_progress, run=run)

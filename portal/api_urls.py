@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("tokens.api_urls")),
     path("", include("imports.api_urls")),
+    path("", include("publications.api_urls")),
 ]

@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "tokens",
     "imports",
     "directory",
+    "django_tasks",
+    "django_tasks_db",
+    "publications",
 ]
 
 MIDDLEWARE = [
@@ -207,6 +210,37 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(IMPORT_MAX_BODY_BYTES, 2_621_440)
 TOKEN_AUTH_FAILURES_PER_MINUTE = env.int("TOKEN_AUTH_FAILURES_PER_MINUTE", default=20)
 # Page-view look-ups (two v1 analytics calls a page) run this many at a time during a directory sync.
 DIRECTORY_ANALYTICS_CONCURRENCY = env.int("DIRECTORY_ANALYTICS_CONCURRENCY", default=3)
+
+# --- Background tasks and publications ----------------------------------------------------------
+
+# Django's task framework (the django-tasks backport): jobs are rows in the database, run by
+# `manage.py run_worker` processes (any number, on any host that reaches the database).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+# How many worker processes `make run` starts beside the portal (production starts its own: see the README).
+TASK_WORKERS = env.int("TASK_WORKERS", default=1)
+# Seconds a worker waits between looks at an empty queue.
+TASK_WORKER_INTERVAL = env.float("TASK_WORKER_INTERVAL", default=1.0)
+# Pages written to one Confluence instance at once, counted over every worker process on every host.
+PUBLICATION_CONCURRENCY_PER_INSTANCE = env.int("PUBLICATION_CONCURRENCY_PER_INSTANCE", default=3)
+# Bundle limits: the upload itself, the files in it, their total size once unpacked, and the compression ratio.
+PUBLICATION_MAX_UPLOAD_BYTES = env.int("PUBLICATION_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+PUBLICATION_MAX_FILES = env.int("PUBLICATION_MAX_FILES", default=2000)
+PUBLICATION_MAX_TOTAL_BYTES = env.int("PUBLICATION_MAX_TOTAL_BYTES", default=200 * 1024 * 1024)
+PUBLICATION_MAX_FILE_BYTES = env.int("PUBLICATION_MAX_FILE_BYTES", default=50 * 1024 * 1024)
+PUBLICATION_MAX_RATIO = env.int("PUBLICATION_MAX_RATIO", default=100)
+# Storage bodies larger than this are split at headings into a parent page and child pages.
+PUBLICATION_MAX_PAGE_BYTES = env.int("PUBLICATION_MAX_PAGE_BYTES", default=1024 * 1024)
+# Publications per token and minute (`429 rate_limited`).
+PUBLICATION_RATE_LIMIT_PER_MINUTE = env.int("PUBLICATION_RATE_LIMIT_PER_MINUTE", default=10)
+# A running publication whose worker has not reported for this long is taken to be dead: it is queued again,
+# up to PUBLICATION_MAX_ATTEMPTS runs in all, then marked failed with the pages done so far.
+PUBLICATION_STALE_AFTER_SECONDS = env.int("PUBLICATION_STALE_AFTER_SECONDS", default=120)
+PUBLICATION_MAX_ATTEMPTS = env.int("PUBLICATION_MAX_ATTEMPTS", default=3)
 
 PORTAL_NAME = env.str("PORTAL_NAME", default="Markdown → Confluence portal")
 

@@ -1,8 +1,8 @@
 """`make run`: the portal on http://127.0.0.1:8000 with a Confluence stand-in beside it, ready to try.
 
 Migrates the SQLite database, makes sure the `admin` account exists, starts the in-memory Confluence
-stand-in, seeds a `demo` instance with a valid license pointing at it, and serves the portal until Ctrl-C,
-which stops both. Running it again reuses the database and the admin account.
+stand-in, seeds a `demo` instance with a valid license pointing at it, starts TASK_WORKERS background workers, and
+serves the portal until Ctrl-C, which stops them all. Running it again reuses the database and the admin account.
 """
 
 from __future__ import annotations
@@ -51,6 +51,32 @@ def wait_until_up(url: str, seconds: float = 15) -> None:
     raise SystemExit(f"The Confluence stand-in did not start on {url}; is port {STANDIN_PORT} taken? Set STANDIN_PORT.")
 
 
+def start_workers() -> list[subprocess.Popen]:
+    """TASK_WORKERS background workers (publications, directory syncs) beside the portal, each in its own session
+    so Ctrl-C reaches them only through stop()."""
+    count = max(1, int(os.environ.get("TASK_WORKERS", "1")))
+    print(f"==> {count} background worker{'s' if count > 1 else ''} (manage.py run_worker)")
+    return [
+        subprocess.Popen(  # noqa: S603 - our own command
+            [PYTHON, "manage.py", "run_worker", "--no-reload", "--worker-id", f"make-run-{n}", "--verbosity", "0"],
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        for n in range(count)
+    ]
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # the worker finishes its current task's step and exits
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 def main() -> int:
     os.environ.setdefault("DEBUG", "true")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
@@ -86,12 +112,19 @@ def main() -> int:
               -H "Content-Type: application/json" \\
               -d '{{"spaceId": "DEMO", "pageTitle": "Hello", "content": "# Hello\\n\\nFrom **Markdown**."}}'
     4. Follow the "url" in the answer to see the page in the stand-in Confluence ({STANDIN_URL}/wiki/spaces).
+    5. Publish a folder of Markdown (zip it first); follow it in the admin under Publications:
+         curl -s http://{PORTAL_ADDRESS}/api/v1/publications -H "Authorization: Bearer <secret>" \\
+              -F spaceId=DEMO -F sourceRef=docs@main -F bundle=@docs.zip
     API documentation: http://{PORTAL_ADDRESS}/api/docs/    Health: http://{PORTAL_ADDRESS}/healthz
-    Ctrl-C stops the portal and the stand-in.
+    Ctrl-C stops the portal, the workers and the stand-in.
 """,
             flush=True,
         )
-        server = subprocess.run([PYTHON, "manage.py", "runserver", PORTAL_ADDRESS], cwd=ROOT)  # noqa: S603
+        workers = start_workers()
+        try:
+            server = subprocess.run([PYTHON, "manage.py", "runserver", PORTAL_ADDRESS], cwd=ROOT)  # noqa: S603
+        finally:
+            stop(workers)
         return server.returncode
     except KeyboardInterrupt:
         return 0
@@ -102,7 +135,7 @@ def main() -> int:
                 standin.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 os.killpg(standin.pid, signal.SIGKILL)
-        print("==> Stopped the portal and the Confluence stand-in.")
+        print("==> Stopped the portal, the background workers and the Confluence stand-in.")
 
 
 if __name__ == "__main__":

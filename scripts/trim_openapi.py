@@ -35,6 +35,8 @@ DOCUMENTS: list[tuple[str, str, dict[str, list[str]]]] = [
             "/pages/{page-id}/properties": ["get", "post"],
             "/pages/{page-id}/properties/{property-id}": ["get", "put"],
             "/users-bulk": ["post"],
+            "/pages/{id}/attachments": ["get"],
+            "/attachments/{id}": ["delete"],
         },
     ),
     (
@@ -42,6 +44,9 @@ DOCUMENTS: list[tuple[str, str, dict[str, list[str]]]] = [
         "confluence-v1.json",
         {
             "/wiki/rest/api/content/{id}/label": ["post"],
+            "/wiki/rest/api/content/archive": ["post"],
+            "/wiki/rest/api/content/{id}/child/attachment": ["put", "post"],
+            "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/download": ["get"],
             "/wiki/rest/api/search/user": ["get"],
             "/wiki/rest/api/analytics/content/{contentId}/views": ["get"],
             "/wiki/rest/api/analytics/content/{contentId}/viewers": ["get"],

@@ -6,5 +6,6 @@ matter and the attachments the page refers to. It is pure and safe to call from 
 """
 
 from .core import Converted, convert
+from .resolve import AttachmentLink, LinkTarget, PageLink, Resolver, TextOnly
 
-__all__ = ["Converted", "convert"]
+__all__ = ["AttachmentLink", "Converted", "LinkTarget", "PageLink", "Resolver", "TextOnly", "convert"]

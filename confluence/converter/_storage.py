@@ -7,12 +7,17 @@ import posixpath
 import re
 import unicodedata
 import xml.etree.ElementTree as etree
+from collections.abc import Collection
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from markdown.util import AtomicString
 
 from ._macros import code_macro, macro
 from ._text import clean_text, is_absolute_url, is_safe_url, url_scheme
+
+if TYPE_CHECKING:
+    from .resolve import Resolver
 
 # GitHub alert and admonition types -> Confluence panel macros. Confluence has four classic
 # panels: info (blue), tip (green), note (yellow) and warning (red). NOTE is plain information,
@@ -111,8 +116,9 @@ def heading_text(element: etree.Element) -> str:
 
 
 class StorageRewriter:
-    def __init__(self, attachments: list[str]) -> None:
+    def __init__(self, attachments: list[str], resolve: Resolver | None = None) -> None:
         self.attachments = attachments
+        self.resolve = resolve
         self.tasks = 0
         # Link targets on the page, by the fragment a Markdown link uses: GitHub's heading slugs
         # and the ids the footnotes extension gives its references and notes.
@@ -122,9 +128,10 @@ class StorageRewriter:
     def run(self, root: etree.Element) -> None:
         # Only links to "#…" need targets. Without one, the only ids on the page are those of
         # <a name="…"> elements, which _link removes.
-        if any((link.get("href") or "").startswith("#") for link in root.iter("a")):
+        wanted = self.resolve.wanted_anchors() if self.resolve is not None else ()
+        if wanted or any((link.get("href") or "").startswith("#") for link in root.iter("a")):
             self._collect_targets(root)
-            self._plant_anchors(root)
+            self._plant_anchors(root, wanted)
         self._rewrite_children(root)
 
     def _collect_targets(self, root: etree.Element) -> None:
@@ -141,13 +148,14 @@ class StorageRewriter:
                 del element.attrib["id"]
                 self.targets.setdefault(element_id.lower(), element)
 
-    def _plant_anchors(self, root: etree.Element) -> None:
-        """An anchor macro in every target some link points at. Confluence's own heading ids
-        differ between Cloud and Data Center and are not part of the storage format; an anchor
-        macro's name is, so a link to it works wherever the page is shown."""
-        for link in root.iter("a"):
-            href = link.get("href")
-            if href is None or not href.startswith("#"):
+    def _plant_anchors(self, root: etree.Element, wanted: Collection[str] = ()) -> None:
+        """An anchor macro in every target some link points at (on this page, or on another page
+        of a publication: ``wanted``). Confluence's own heading ids differ between Cloud and Data
+        Center and are not part of the storage format; an anchor macro's name is, so a link to it
+        works wherever the page is shown."""
+        fragments = [link.get("href") or "" for link in root.iter("a")]
+        for href in [*fragments, *(f"#{fragment}" for fragment in wanted)]:
+            if not href.startswith("#"):
                 continue
             key = unquote(href[1:]).lower()
             target = self.targets.get(key)
@@ -314,10 +322,18 @@ class StorageRewriter:
             etree.SubElement(image, "ri:url", {"ri:value": url})
         else:
             path = clean_text(unquote(source.split("#", 1)[0].split("?", 1)[0]))
+            filename = posixpath.basename(path)
+            if self.resolve is not None:
+                resolved = self.resolve.image(path)
+                if resolved is None:
+                    fallback = etree.Element("span")
+                    fallback.text = AtomicString(alt)
+                    return fallback
+                filename = resolved
             if path not in self.attachments:
                 self.attachments.append(path)
             # Confluence attachments are flat: the file is attached under its base name.
-            etree.SubElement(image, "ri:attachment", {"ri:filename": posixpath.basename(path)})
+            etree.SubElement(image, "ri:attachment", {"ri:filename": filename})
         return image
 
     def _link(self, element: etree.Element) -> etree.Element | None:
@@ -342,4 +358,35 @@ class StorageRewriter:
                 body = etree.SubElement(link, "ac:plain-text-link-body")
                 body.text = AtomicString("".join(element.itertext()))
                 return link
+        elif self.resolve is not None and not is_absolute_url(href):
+            return self._resolved_link(element, href)
         return None
+
+    def _resolved_link(self, element: etree.Element, href: str) -> etree.Element | None:
+        from .resolve import AttachmentLink, PageLink, TextOnly
+
+        target = self.resolve.link(href) if self.resolve is not None else None
+        if target is None:
+            return None
+        if isinstance(target, TextOnly):
+            del element.attrib["href"]
+            element.attrib.pop("title", None)
+            element.tag = "span"
+            return None
+        attributes = {}
+        if isinstance(target, PageLink) and target.anchor:
+            attributes["ac:anchor"] = anchor_name(unquote(target.anchor).lower())
+        link = etree.Element("ac:link", attributes)
+        if isinstance(target, PageLink):
+            page = {"ri:content-title": target.title}
+            if target.space_key:
+                page["ri:space-key"] = target.space_key
+            etree.SubElement(link, "ri:page", page)
+        elif isinstance(target, AttachmentLink):
+            etree.SubElement(link, "ri:attachment", {"ri:filename": target.filename})
+        # A rich body: the link's words keep their emphasis, code or image.
+        body = etree.SubElement(link, "ac:link-body")
+        body.text = element.text
+        for child in list(element):
+            body.append(child)
+        return link

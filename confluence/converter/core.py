@@ -14,6 +14,7 @@ from ._state import ConversionState
 from ._storage import StorageRewriter, heading_text
 from ._text import clean_text
 from .front_matter import FrontMatterValue, labels_from, split_front_matter
+from .resolve import Resolver
 
 # Starting with the newline, not a look-behind: the regex engine then skips to each newline
 # instead of trying every position.
@@ -29,12 +30,15 @@ class Converted:
     attachments: list[str] = field(default_factory=list)
 
 
-def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = False) -> Converted:
+def convert(
+    markdown_text: str, *, title: str | None = None, keep_title: bool = False, resolve: Resolver | None = None
+) -> Converted:
     """Convert Markdown to Confluence storage format.
 
     ``title`` is the page title; when it is not given, the front matter's ``title`` is used.
     A first level-1 heading equal to that title is dropped (Confluence already shows the title)
-    unless ``keep_title`` is true.
+    unless ``keep_title`` is true. ``resolve`` turns relative links and images into page links
+    and attachments (see resolve.py); without it they stay as written.
     """
     # A byte-order mark (editors on Windows write one) would keep the first line from being read
     # as a heading or the front matter's opening.
@@ -65,7 +69,7 @@ def convert(markdown_text: str, *, title: str | None = None, keep_title: bool = 
     if page_title and not keep_title:
         # Before the rewrite, so no link is pointed at a heading that is not on the page.
         _drop_title_heading(root, page_title)
-    StorageRewriter(state.attachments).run(root)
+    StorageRewriter(state.attachments, resolve).run(root)
 
     body = serialize(root, md.htmlStash.rawHtmlBlocks)  # type: ignore[arg-type]
     return Converted(body, front_matter_title, labels, metadata, list(state.attachments))

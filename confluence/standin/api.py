@@ -7,13 +7,26 @@ Operation names are the operationIds of Atlassian's OpenAPI documents, so stats 
 from __future__ import annotations
 
 import base64
+import mimetypes
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.parser import BytesParser
 from typing import Any
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
-from confluence.standin.state import SERVICE_ACCOUNT_ID, PageRecord, PropertyRecord, StandinState, UserRecord, iso, now
+from confluence.standin.state import (
+    SERVICE_ACCOUNT_ID,
+    AttachmentRecord,
+    PageRecord,
+    PropertyRecord,
+    StandinState,
+    UserRecord,
+    iso,
+    now,
+)
 from confluence.standin.storage import StorageError, parse_storage
 
 V2 = "/wiki/api/v2"
@@ -34,6 +47,7 @@ class Request:
     params: dict[str, str]
     base_url: str  # e.g. http://127.0.0.1:8090, no trailing slash
     account_id: str = SERVICE_ACCOUNT_ID
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
 
     def get(self, name: str) -> str | None:
         return next((value for key, value in self.query if key == name), None)
@@ -45,6 +59,42 @@ class Request:
             if key == name:
                 values.extend(v for v in value.split(",") if v)
         return values
+
+
+@dataclass(frozen=True)
+class FormPart:
+    """One part of a multipart/form-data body."""
+
+    name: str
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+def parse_form(content_type: str, raw: bytes) -> list[FormPart]:
+    """The parts of a multipart/form-data body, in order; ValueError when it is not one."""
+    if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
+        raise ValueError("not multipart/form-data with a boundary")
+    message = BytesParser(policy=email_policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw
+    )
+    if not message.is_multipart():
+        raise ValueError("no parts")
+    parts = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            raise ValueError("a part without a name")
+        payload = part.get_payload(decode=True)
+        parts.append(
+            FormPart(
+                name=name,
+                filename=part.get_filename(),
+                content_type=part.get_content_type() if part.get("content-type") else "",
+                data=payload if isinstance(payload, bytes) else b"",
+            )
+        )
+    return parts
 
 
 @dataclass
@@ -135,10 +185,10 @@ def _limit(request: Request, default: int = 25, maximum: int = V2_MAX_LIMIT) -> 
 
 
 def _page_of(
-    request: Request, ids: list[int], keep: Callable[[int], bool], state: StandinState
+    request: Request, ids: list[int], keep: Callable[[int], bool], state: StandinState, *, default_limit: int = 25
 ) -> tuple[list[int], dict[str, Any], dict[str, str]]:
     """One cursor page of ``ids`` (ascending) that pass ``keep``: the ids, the ``_links`` and the Link header."""
-    limit = _limit(request)
+    limit = _limit(request, default=default_limit)
     after = _after(request.get("cursor"))
     chosen: list[int] = []
     more = False
@@ -442,6 +492,7 @@ def update_page(state: StandinState, request: Request) -> Reply:
         state.retitle(page, title)
         page.body = value
         page.version += 1
+        state.page_versions_made += 1
         page.version_message = message
         page.version_created_at = now()
         page.version_author_id = request.account_id
@@ -530,6 +581,251 @@ def update_page_property(state: StandinState, request: Request) -> Reply:
         return Reply(200, property_json(prop, request.account_id))
 
 
+# ---------------------------------------------------------------------- attachments (upload and download in v1, list and delete in v2)
+
+
+def attachment_download_path(attachment: AttachmentRecord) -> str:
+    """Where the file itself is served, relative to the /wiki context (as v1's ``_links.download``)."""
+    return f"/download/attachments/{attachment.page_id}/{quote(attachment.title)}?version={attachment.version}&api=v2"
+
+
+def attachment_v1_json(state: StandinState, attachment: AttachmentRecord, request: Request) -> dict[str, Any]:
+    page = state.pages[attachment.page_id]
+    base = f"{request.base_url}/wiki"
+    author = state.users.get(attachment.version_author_id) or state.users[SERVICE_ACCOUNT_ID]
+    preview = quote(f"/{page.id}/{attachment.id}/{attachment.title}", safe="")
+    return {
+        "id": f"att{attachment.id}",
+        "type": "attachment",
+        "status": attachment.status,
+        "title": attachment.title,
+        "version": {
+            "by": v1_user_json(author, request.base_url),
+            "when": iso(attachment.version_created_at),
+            "friendlyWhen": "just a moment ago",
+            "message": attachment.comment,
+            "number": attachment.version,
+            "minorEdit": True,
+            "contentTypeModified": False,
+            "_expandable": {"collaborators": "", "content": f"/rest/api/content/att{attachment.id}"},
+            "_links": {"self": f"{base}/rest/api/content/att{attachment.id}/version/{attachment.version}"},
+        },
+        "container": {
+            "id": str(page.id),
+            "type": "page",
+            "status": page.status,
+            "title": page.title,
+            "_links": {"self": f"{base}/rest/api/content/{page.id}"},
+        },
+        "macroRenderedOutput": {},
+        "metadata": {
+            "comment": attachment.comment,
+            "mediaType": attachment.media_type,
+            "_expandable": {"currentuser": "", "properties": "", "frontend": "", "editorHtml": ""},
+        },
+        "extensions": {
+            "mediaType": attachment.media_type,
+            "fileSize": len(attachment.data),
+            "comment": attachment.comment,
+            "fileId": attachment.file_id,
+            "collectionName": f"contentId-{page.id}",
+        },
+        "_expandable": {"childTypes": "", "operations": "", "schedulePublishDate": "", "children": "",
+                        "restrictions": "", "history": f"/rest/api/content/att{attachment.id}/history",
+                        "ancestors": "", "body": "", "descendants": "", "space": ""},
+        "_links": {
+            "webui": f"/pages/viewpageattachments.action?pageId={page.id}&preview={preview}",
+            "self": f"{base}/rest/api/content/att{attachment.id}",
+            "download": attachment_download_path(attachment),
+        },
+    }
+
+
+def attachment_v2_json(attachment: AttachmentRecord) -> dict[str, Any]:
+    preview = quote(f"/{attachment.page_id}/{attachment.id}/{attachment.title}", safe="")
+    return {
+        "id": f"att{attachment.id}",
+        "status": attachment.status,
+        "title": attachment.title,
+        "createdAt": iso(attachment.created_at),
+        "pageId": str(attachment.page_id),
+        "mediaType": attachment.media_type,
+        "mediaTypeDescription": attachment.media_type,
+        "comment": attachment.comment,
+        "fileId": attachment.file_id,
+        "fileSize": len(attachment.data),
+        "webuiLink": f"/pages/viewpageattachments.action?pageId={attachment.page_id}&preview={preview}",
+        "downloadLink": attachment_download_path(attachment),
+        "version": {
+            "createdAt": iso(attachment.version_created_at),
+            "message": attachment.comment,
+            "number": attachment.version,
+            "minorEdit": True,
+            "authorId": attachment.version_author_id,
+        },
+        "_links": {
+            "webui": f"/pages/viewpageattachments.action?pageId={attachment.page_id}&preview={preview}",
+            "download": attachment_download_path(attachment),
+        },
+    }
+
+
+def _uploads(request: Request) -> tuple[list[FormPart], str]:
+    """The files of an attachment upload and its comment, after the checks Confluence makes."""
+    if request.headers.get("x-atlassian-token", "").lower() != "no-check":
+        raise ApiError(403, "XSRF check failed", v1=True)
+    if not isinstance(request.body, list):
+        raise ApiError(400, "An attachment upload is a multipart/form-data request", v1=True)
+    parts: list[FormPart] = request.body
+    files = [p for p in parts if p.name == "file"]
+    if not files or any(not p.filename for p in files):
+        raise ApiError(400, "The request needs at least one 'file' part with a file name", v1=True)
+    if not any(p.name == "minorEdit" for p in parts):
+        raise ApiError(400, "minorEdit is required", v1=True)
+    comment = next((p.data.decode("utf-8", "replace") for p in parts if p.name == "comment"), "")
+    titles = [p.filename for p in files]
+    if len(set(titles)) != len(titles):
+        raise ApiError(400, "The same file name twice in one upload", v1=True)
+    return files, comment
+
+
+def _store_upload(
+    state: StandinState, page: PageRecord, part: FormPart, comment: str, account_id: str, *, replace: bool
+) -> AttachmentRecord:
+    assert part.filename is not None
+    media_type = part.content_type
+    if media_type in ("", "application/octet-stream"):
+        # Confluence names the type from the file name when the client does not.
+        media_type = mimetypes.guess_type(part.filename)[0] or "application/octet-stream"
+    existing = next(
+        (a for a in page.attachments.values() if a.title == part.filename and a.status == "current"), None
+    )
+    moment = now()
+    if existing is not None:
+        if not replace:
+            raise ApiError(
+                400,
+                f"Cannot add a new attachment with same file name as an existing attachment: {part.filename}",
+                v1=True,
+            )
+        existing.data = part.data
+        existing.media_type = media_type
+        existing.comment = comment
+        existing.version += 1
+        existing.version_created_at = moment
+        existing.version_author_id = account_id
+        existing.file_id = str(uuid.uuid4())
+        state.attachment_versions_made += 1
+        return existing
+    attachment = AttachmentRecord(
+        id=state.new_id(),
+        page_id=page.id,
+        title=part.filename,
+        media_type=media_type,
+        data=part.data,
+        comment=comment,
+        created_at=moment,
+        file_id=str(uuid.uuid4()),
+        version_created_at=moment,
+        version_author_id=account_id,
+    )
+    page.attachments[attachment.id] = attachment
+    state.attachment_index[attachment.id] = attachment
+    state.attachment_versions_made += 1
+    return attachment
+
+
+def _upload(state: StandinState, request: Request, *, replace: bool) -> Reply:
+    files, comment = _uploads(request)
+    with state.lock:
+        page = _current_page(state, request.params["id"], v1=True)
+        # All or nothing: a refused name leaves the page's other files as they were.
+        if not replace:
+            taken = {a.title for a in page.attachments.values() if a.status == "current"}
+            clash = next((p.filename for p in files if p.filename in taken), None)
+            if clash is not None:
+                raise ApiError(
+                    400, f"Cannot add a new attachment with same file name as an existing attachment: {clash}", v1=True
+                )
+        stored = [_store_upload(state, page, part, comment, request.account_id, replace=replace) for part in files]
+        results = [attachment_v1_json(state, a, request) for a in stored]
+    base = f"{request.base_url}/wiki"
+    return Reply(
+        200,
+        {
+            "results": results,
+            "start": 0,
+            "limit": 50,
+            "size": len(results),
+            "_links": {"base": base, "context": "/wiki", "self": f"{base}/rest/api/content/{page.id}/child/attachment"},
+        },
+    )
+
+
+def create_or_update_attachments(state: StandinState, request: Request) -> Reply:
+    return _upload(state, request, replace=True)
+
+
+def create_attachment(state: StandinState, request: Request) -> Reply:
+    return _upload(state, request, replace=False)
+
+
+def download_attachment(state: StandinState, request: Request) -> Reply:
+    with state.lock:
+        page = _current_page(state, request.params["id"], v1=True)
+        attachment = state.attachment_by_id(request.params["attachmentId"])
+        if attachment is None or attachment.page_id != page.id or attachment.status != "current":
+            raise ApiError(404, f"No attachment found with id: {request.params['attachmentId']}", v1=True)
+        location = f"{request.base_url}/wiki{attachment_download_path(attachment)}"
+    return Reply(302, None, {"Location": location})
+
+
+def get_page_attachments(state: StandinState, request: Request) -> Reply:
+    statuses = set(request.get_list("status")) or {"current", "archived"}
+    media_type = request.get("mediaType")
+    filename = request.get("filename")
+    if request.get("sort") not in (None, "created-date"):
+        raise ApiError(400, "The stand-in sorts attachments only by created-date")
+    with state.lock:
+        page = _current_page(state, request.params["id"])
+        by_id = page.attachments
+
+        def keep(aid: int) -> bool:
+            attachment = by_id[aid]
+            return (
+                attachment.status in statuses
+                and (media_type is None or attachment.media_type == media_type)
+                and (filename is None or attachment.title == filename)
+            )
+
+        # 50 is the documented default of this operation (25 elsewhere).
+        chosen, links, headers = _page_of(request, sorted(by_id), keep, state, default_limit=50)
+        results = [attachment_v2_json(by_id[aid]) for aid in chosen]
+    return Reply(200, {"results": results, "_links": links}, headers)
+
+
+def delete_attachment(state: StandinState, request: Request) -> Reply:
+    purge = (request.get("purge") or "false").lower()
+    if purge not in ("true", "false"):
+        raise ApiError(400, f"Invalid purge: {purge}")
+    with state.lock:
+        attachment = state.attachment_by_id(request.params["id"])
+        if attachment is None or attachment.status == "purged":
+            raise ApiError(404, "Not Found")
+        if purge == "true":
+            if attachment.status != "trashed":
+                raise ApiError(400, "Only a trashed attachment can be purged")
+            del state.pages[attachment.page_id].attachments[attachment.id]
+            del state.attachment_index[attachment.id]
+            attachment.status = "purged"
+        else:
+            if attachment.status != "current":
+                raise ApiError(404, "Not Found")
+            attachment.status = "trashed"
+            state.attachments_deleted += 1
+    return Reply(204)
+
+
 # ---------------------------------------------------------------------- v2 users
 
 
@@ -582,6 +878,31 @@ def add_labels_to_content(state: StandinState, request: Request) -> Reply:
             "_links": {"base": base, "context": "/wiki", "self": f"{base}/rest/api/content/{page.id}/label"},
         },
     )
+
+
+ARCHIVE_LIMIT = 300  # the most pages one archive request may name
+
+
+def archive_pages(state: StandinState, request: Request) -> Reply:
+    """v1 archive: a long task in Confluence; the stand-in archives at once and answers with the task's handle."""
+    data = request.body
+    pages = data.get("pages") if isinstance(data, dict) else None
+    if not isinstance(pages, list) or not pages or not all(isinstance(p, dict) and isinstance(p.get("id"), int) for p in pages):
+        raise ApiError(400, "pages must be a list of {id} objects with integer ids", v1=True)
+    if len(pages) > ARCHIVE_LIMIT:
+        raise ApiError(400, f"At most {ARCHIVE_LIMIT} pages can be archived at once", v1=True)
+    with state.lock:
+        chosen = []
+        for item in pages:
+            page = state.pages.get(item["id"])
+            if page is None or page.status != "current":
+                # Atlassian: every id must resolve to a page that is not already archived.
+                raise ApiError(400, f"Content {item['id']} does not resolve to a current page", v1=True)
+            chosen.append(page)
+        for page in chosen:
+            state.archive(page)
+        task_id = str(state.new_id())
+    return Reply(202, {"id": task_id, "links": {"status": f"/wiki/rest/api/longtask/{task_id}"}})
 
 
 _CQL_TYPE_USER = re.compile(r"""^\s*type\s*=\s*["']?user["']?\s*$""")
@@ -698,7 +1019,18 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
     ("GET", V2 + "/pages/{page-id}/properties/{property-id}", "getPageContentPropertiesById", get_page_property_by_id),
     ("PUT", V2 + "/pages/{page-id}/properties/{property-id}", "updatePagePropertyById", update_page_property),
     ("POST", V2 + "/users-bulk", "createBulkUserLookup", users_bulk),
+    ("GET", V2 + "/pages/{id}/attachments", "getPageAttachments", get_page_attachments),
+    ("DELETE", V2 + "/attachments/{id}", "deleteAttachment", delete_attachment),
+    ("PUT", V1 + "/content/{id}/child/attachment", "createOrUpdateAttachments", create_or_update_attachments),
+    ("POST", V1 + "/content/{id}/child/attachment", "createAttachment", create_attachment),
+    (
+        "GET",
+        V1 + "/content/{id}/child/attachment/{attachmentId}/download",
+        "downloadAttatchment",  # sic: Atlassian's operationId
+        download_attachment,
+    ),
     ("POST", V1 + "/content/{id}/label", "addLabelsToContent", add_labels_to_content),
+    ("POST", V1 + "/content/archive", "archivePages", archive_pages),
     ("GET", V1 + "/search/user", "searchUser", search_user),
     ("GET", V1 + "/analytics/content/{contentId}/views", "getViews", get_views),
     ("GET", V1 + "/analytics/content/{contentId}/viewers", "getViewers", get_viewers),
@@ -717,6 +1049,10 @@ WRITE_OPERATIONS = {
     "createPageProperty",
     "updatePagePropertyById",
     "addLabelsToContent",
+    "createOrUpdateAttachments",
+    "createAttachment",
+    "deleteAttachment",
+    "archivePages",
 }
 
 

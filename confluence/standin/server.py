@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from confluence.standin import api
 from confluence.standin.faults import Fault, FaultPlan, FractionFault, Knobs
@@ -141,6 +141,8 @@ class StandinServer:
         """Back to the seeded data (when ``data``), no faults, no latency, zero counts."""
         if data:
             self.state = StandinState(**self._seed_args)
+        else:
+            self.state.reset_writes()
         self.faults.reset()
         with self._stats_lock:
             self._operations.clear()
@@ -157,6 +159,8 @@ class StandinServer:
             "operations": operations,
             "faults_injected": self.faults.injected,
             "data": self.state.counts(),
+            # Successful writes since the last reset: "a second run made no page version and uploaded nothing".
+            "writes": self.state.writes(),
         }
 
     def authenticate(self, header: str | None) -> str | None:
@@ -298,12 +302,19 @@ class _Handler(BaseHTTPRequestHandler):
                 {"WWW-Authenticate": 'Basic realm="Confluence"'},
             )
             return
+        content_type = self.headers.get("Content-Type") or ""
+        body: Any
         try:
-            body = json.loads(raw) if raw else None
+            if content_type.lower().startswith("multipart/"):
+                body = api.parse_form(content_type, raw)
+            else:
+                body = json.loads(raw) if raw else None
         except ValueError:
-            self._send_json(400, api.error_body(400, "The request body is not valid JSON", v1=v1))
+            what = "multipart/form-data" if content_type.lower().startswith("multipart/") else "JSON"
+            self._send_json(400, api.error_body(400, f"The request body is not valid {what}", v1=v1))
             return
-        request = api.Request(self.command, path, query, body, params, self.standin.url, account)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        request = api.Request(self.command, path, query, body, params, self.standin.url, account, headers)
         try:
             reply = handler(self.standin.state, request)
         except api.ApiError as error:
@@ -357,6 +368,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._read_body()
         state = self.standin.state
         parts = [p for p in path.split("/") if p]
+        if len(parts) == 5 and parts[:3] == ["wiki", "download", "attachments"] and parts[3].isdigit():
+            self._download(state, int(parts[3]), unquote(parts[4]))
+            return
         if parts in ([], ["wiki"], ["wiki", "spaces"]):
             self._html(200, "Spaces", self._spaces_html(state))
             return
@@ -375,6 +389,32 @@ class _Handler(BaseHTTPRequestHandler):
                         self._html(200, page.title, self._page_html(state, page))
                         return
         self._html(404, "Not found", '<p>Nothing here. <a href="/wiki">All spaces</a></p>')
+
+    def _download(self, state: StandinState, page_id: int, filename: str) -> None:
+        """The file behind an attachment's download link (unauthenticated, like the rest of the HTML view)."""
+        with state.lock:
+            page = state.pages.get(page_id)
+            found = None
+            if page is not None and page.status == "current":
+                found = next(
+                    (a for a in page.attachments.values() if a.title == filename and a.status == "current"), None
+                )
+            data, media_type = (found.data, found.media_type) if found is not None else (b"", "")
+        if found is None:
+            self._html(404, "Not found", "<p>No such attachment.</p>")
+            return
+        disposition = "inline" if media_type.startswith("image/") else "attachment"
+        self._send(
+            200,
+            data,
+            media_type,
+            {
+                "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}",
+                # Uploaded files are served from the stand-in's own origin: never let one run as a page.
+                "Content-Security-Policy": "sandbox",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     def _html(self, status: int, title: str, content: str) -> None:
         document = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} - Confluence stand-in</title>
@@ -425,6 +465,23 @@ td,th{{border:1px solid #dfe1e6;padding:.3em .6em}} .label{{background:#dfe1e6;b
             labels = "".join(f'<span class="label">{html.escape(name)}</span>' for _, name in page.labels)
             body, title, version, message = page.body, page.title, page.version, page.version_message
             author = state.users.get(page.version_author_id)
+            files = {
+                a.title: f"/wiki{api.attachment_download_path(a)}"
+                for a in page.attachments.values()
+                if a.status == "current"
+            }
+            attachment_list = "".join(
+                f'<li><a href="{html.escape(url)}">{html.escape(name)}</a></li>' for name, url in sorted(files.items())
+            )
+
+        def page_url(space_key: str | None, target_title: str) -> str | None:
+            with state.lock:
+                target_space = state.space_by_key.get(space_key) if space_key else page.space_id
+                target_id = state.titles.get((target_space, target_title)) if target_space is not None else None
+                if target_id is None:
+                    return None
+                return self._page_href(state.spaces[target_space].key, state.pages[target_id])
+
         trail = " / ".join(
             [f'<a href="/wiki/spaces/{quote(space.key)}/overview">{html.escape(space.name)}</a>', *reversed(crumbs)]
         )
@@ -433,5 +490,6 @@ td,th{{border:1px solid #dfe1e6;padding:.3em .6em}} .label{{background:#dfe1e6;b
             meta += f" · by {html.escape(author.display_name)}"
         return (
             f'<p class="meta">{trail}</p><h1>{html.escape(title)}</h1><p class="meta">{meta}</p>'
-            f"<p>{labels}</p><article>{storage_to_html(body)}</article>"
+            f"<p>{labels}</p><article>{storage_to_html(body, attachment_url=files.get, page_url=page_url)}</article>"
+            + (f'<h2>Attachments</h2><ul class="attachments">{attachment_list}</ul>' if files else "")
         )

@@ -1,4 +1,4 @@
-"""The stand-in's in-memory Confluence: spaces, pages, properties, labels, users and page views.
+"""The stand-in's in-memory Confluence: spaces, pages, properties, labels, attachments, users and page views.
 
 Every read and write goes through ``StandinState.lock``; handlers hold it only while touching the data, never while
 sleeping for the latency knob, so concurrent clients are bound by the latency, not by each other.
@@ -60,6 +60,24 @@ class PropertyRecord:
 
 
 @dataclass
+class AttachmentRecord:
+    """One file attached to a page, current version only (as much history as the portal ever reads)."""
+
+    id: int  # shown as "att<id>", as Confluence does
+    page_id: int
+    title: str
+    media_type: str
+    data: bytes
+    comment: str
+    created_at: datetime
+    file_id: str
+    status: str = "current"
+    version: int = 1
+    version_created_at: datetime = field(default_factory=now)
+    version_author_id: str = SERVICE_ACCOUNT_ID
+
+
+@dataclass
 class PageRecord:
     id: int
     space_id: int
@@ -75,6 +93,7 @@ class PageRecord:
     version_author_id: str = SERVICE_ACCOUNT_ID
     labels: list[tuple[int, str]] = field(default_factory=list)  # (label id, name), in the order added
     properties: dict[str, PropertyRecord] = field(default_factory=dict)
+    attachments: dict[int, AttachmentRecord] = field(default_factory=dict)  # by id, ascending = creation order
     views: int = 0
     viewers: int = 0
 
@@ -109,7 +128,13 @@ class StandinState:
         self.user_order: list[str] = []
         self._next_id = 65536
         self._next_label_id = 1000
+        # What tests assert "nothing was written" on: successful writes only, unlike the per-operation request counts.
+        self.page_versions_made = 0
+        self.attachment_versions_made = 0
+        self.attachments_deleted = 0
+        self.attachment_index: dict[int, AttachmentRecord] = {}  # every attachment by id, whatever its status
         self._seed(pages=pages, spaces=spaces, users=users, seed=seed)
+        self.reset_writes()  # the seed is not a write anyone asked for
 
     # ------------------------------------------------------------------ ids
 
@@ -162,6 +187,7 @@ class StandinState:
             self.page_ids.append(page.id)
             self.space_page_ids[space_id].append(page.id)
             self.titles[(space_id, title)] = page.id
+            self.page_versions_made += 1
             return page
 
     def retitle(self, page: PageRecord, title: str) -> None:
@@ -171,11 +197,27 @@ class StandinState:
             if page.status == "current":
                 self.titles[(page.space_id, title)] = page.id
 
+    def attachment_by_id(self, raw: str) -> AttachmentRecord | None:
+        """An attachment of a current page by "att123" (v1 and v2 spell ids so) or the bare number."""
+        with self.lock:
+            number = raw[3:] if raw.startswith("att") else raw
+            found = self.attachment_index.get(int(number)) if number.isdigit() else None
+            if found is None or self.pages[found.page_id].status != "current":
+                return None
+            return found
+
     def trash(self, page: PageRecord) -> None:
         with self.lock:
             if self.titles.get((page.space_id, page.title)) == page.id:
                 del self.titles[(page.space_id, page.title)]
             page.status = "trashed"
+
+    def archive(self, page: PageRecord) -> None:
+        """Archived pages leave the page tree and free their title, like trashed ones, but stay readable."""
+        with self.lock:
+            if self.titles.get((page.space_id, page.title)) == page.id:
+                del self.titles[(page.space_id, page.title)]
+            page.status = "archived"
 
     # ------------------------------------------------------------------ reads
 
@@ -193,7 +235,22 @@ class StandinState:
                 "spaces": len(self.spaces),
                 "pages": sum(1 for p in self.pages.values() if p.status == "current"),
                 "users": len(self.users),
+                "attachments": sum(
+                    1 for p in self.pages.values() for a in p.attachments.values() if a.status == "current"
+                ),
             }
+
+    def writes(self) -> dict[str, int]:
+        with self.lock:
+            return {
+                "page_versions": self.page_versions_made,
+                "attachment_versions": self.attachment_versions_made,
+                "attachments_deleted": self.attachments_deleted,
+            }
+
+    def reset_writes(self) -> None:
+        with self.lock:
+            self.page_versions_made = self.attachment_versions_made = self.attachments_deleted = 0
 
     # ------------------------------------------------------------------ seed
 

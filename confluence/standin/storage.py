@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from contextvars import ContextVar
 from html.entities import name2codepoint
 
 AC = "http://atlassian.com/content"
@@ -38,13 +40,23 @@ _SAFE_ATTRS = {"href", "src", "alt", "title", "colspan", "rowspan", "class", "st
 _PANELS = {"info", "note", "warning", "tip", "panel", "success", "error"}
 
 
-def storage_to_html(body: str) -> str:
-    """HTML a browser shows readably: code macros as <pre>, panels as boxes, links and images resolved."""
+AttachmentUrl = Callable[[str], str | None]  # file name -> where the page's attachment is served, or None
+PageUrl = Callable[[str | None, str], str | None]  # (space key or None for the page's own, title) -> its view
+_targets: ContextVar[tuple[AttachmentUrl | None, PageUrl | None]] = ContextVar("targets", default=(None, None))
+
+
+def storage_to_html(body: str, *, attachment_url: AttachmentUrl | None = None, page_url: PageUrl | None = None) -> str:
+    """HTML a browser shows readably: code macros as <pre>, panels as boxes, links and images resolved (attachments
+    and pages through the look-ups given, when given)."""
     try:
         root = parse_storage(body)
     except StorageError:
         return f"<pre>{html.escape(body)}</pre>"
-    return _children(root)
+    token = _targets.set((attachment_url, page_url))
+    try:
+        return _children(root)
+    finally:
+        _targets.reset(token)
 
 
 def _text(value: str | None) -> str:
@@ -87,11 +99,26 @@ def _render_ac(name: str, element: ET.Element) -> str:
     if name == "link":
         target = element.find(f"{{{RI}}}page")
         url = element.find(f"{{{RI}}}url")
-        body = element.find(f"{{{AC}}}link-body") or element.find(f"{{{AC}}}plain-text-link-body")
+        body = element.find(f"{{{AC}}}link-body")
+        if body is None:  # not ``or``: an element without children is false
+            body = element.find(f"{{{AC}}}plain-text-link-body")
         label = _children(body) if body is not None else ""
+        attachment = element.find(f"{{{RI}}}attachment")
+        attachment_url, page_url = _targets.get()
         if target is not None:
             title = _attr(target, RI, "content-title")
-            return f'<a class="confluence-link" title="{html.escape(title)}">{label or _text(title)}</a>'
+            href = page_url(_attr(target, RI, "space-key") or None, title) if page_url else None
+            if href is None:
+                return f'<a class="confluence-link" title="{html.escape(title)}">{label or _text(title)}</a>'
+            anchor = _attr(element, AC, "anchor")
+            href += f"#{_anchor_id(anchor)}" if anchor else ""
+            return f'<a class="confluence-link" href="{html.escape(href)}">{label or _text(title)}</a>'
+        if attachment is not None:
+            filename = _attr(attachment, RI, "filename")
+            href = attachment_url(filename) if attachment_url else None
+            if href is None:
+                return f'<span class="attachment">{label or _text(filename)}</span>'
+            return f'<a class="attachment" href="{html.escape(href)}">{label or _text(filename)}</a>'
         if url is not None:
             href = _attr(url, RI, "value")
             return f'<a href="{html.escape(href)}">{label or _text(href)}</a>'
@@ -106,7 +133,12 @@ def _render_ac(name: str, element: ET.Element) -> str:
         if url is not None:
             return f'<img src="{html.escape(_attr(url, RI, "value"))}" alt="{html.escape(alt)}">'
         if attachment is not None:
-            return f'<span class="attachment">[image: {_text(_attr(attachment, RI, "filename"))}]</span>'
+            filename = _attr(attachment, RI, "filename")
+            attachment_url = _targets.get()[0]
+            src = attachment_url(filename) if attachment_url else None
+            if src is None:
+                return f'<span class="attachment">[image: {_text(filename)}]</span>'
+            return f'<img src="{html.escape(src)}" alt="{html.escape(alt or filename)}">'
         return ""
     if name == "emoticon":
         return _text(_attr(element, AC, "emoji-fallback") or f":{_attr(element, AC, 'name')}:")

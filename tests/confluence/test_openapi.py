@@ -107,9 +107,13 @@ class Contract:
             ]
         if "requestBody" in operation:
             request_body, pointer = self._deref(operation["requestBody"], f"{base}/requestBody")
-            if body is not None:
+            media = "multipart/form-data" if isinstance(body, FormBody) else "application/json"
+            if body is not None and media not in request_body.get("content", {}):
+                problems.append(f"request: {media} is not a documented body of this operation")
+            elif body is not None:
+                escaped_media = media.replace("/", "~1")
                 problems += [
-                    f"request: {p}" for p in self.validate(f"{pointer}/content/application~1json/schema", body)
+                    f"request: {p}" for p in self.validate(f"{pointer}/content/{escaped_media}/schema", body)
                 ]
             elif request_body.get("required"):
                 problems.append("request body required but missing")
@@ -139,6 +143,25 @@ def _contract_for(path: str) -> tuple[Contract, str] | None:
     return None
 
 
+class FormBody(dict):
+    """A multipart/form-data request as its fields (file parts by their file name), so the document's schema of
+    the form (``file``, ``comment``, ``minorEdit`` as binary strings) can check it."""
+
+
+def _request_body(request: requests.PreparedRequest) -> Any:
+    raw = request.body
+    if not raw:
+        return None
+    content_type = request.headers.get("Content-Type", "")
+    if content_type.startswith("multipart/form-data"):
+        assert isinstance(raw, bytes)
+        return FormBody(
+            (part.name, part.filename or part.data.decode("utf-8", "replace"))
+            for part in standin_api.parse_form(content_type, raw)
+        )
+    return json.loads(raw)
+
+
 class Recorder:
     """Observes every exchange of a real requests.Session (nothing is faked): method, path, query, bodies, status."""
 
@@ -150,9 +173,9 @@ class Recorder:
     def _record(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         request = response.request
         split = urlsplit(request.url or "")
-        raw = request.body
-        body = json.loads(raw) if raw else None
-        answer = response.json() if response.content else None
+        body = _request_body(request)
+        json_answer = response.headers.get("Content-Type", "").startswith("application/json")
+        answer = response.json() if response.content and json_answer else response.content or None
         self.exchanges.append(
             (request.method or "", split.path, parse_qsl(split.query), body, response.status_code, answer)
         )
@@ -202,12 +225,55 @@ def recorded() -> Recorder:
         )
         other = confluence.create_page(space_id=docs.id, title="Deleted", body="<p/>")
         confluence.delete_page(other.id)
+        retired = confluence.create_page(space_id=docs.id, title="Archived", body="<p/>")
+        confluence.archive_page(retired.id)
+        diagram = confluence.upload_attachment(
+            page.id, filename="diagram.png", data=b"\x89PNG one", media_type="image/png", comment="sha256:1"
+        )
+        confluence.upload_attachment(
+            page.id, filename="diagram.png", data=b"\x89PNG two", media_type="image/png", comment="sha256:2"
+        )
+        confluence.upload_attachment(
+            page.id, filename="guide.pdf", data=b"%PDF-1.7", media_type="application/pdf", comment=""
+        )
+        recorder.session.post(
+            f"{server.url}/wiki/rest/api/content/{page.id}/child/attachment",
+            files={"file": ("notes.txt", b"plain", "text/plain")},
+            data={"minorEdit": "true"},
+            headers={"X-Atlassian-Token": "no-check"},
+            auth=(DEFAULT_EMAIL, DEFAULT_TOKEN),
+            timeout=5,
+        )
+        first = recorder.session.get(
+            f"{server.url}/wiki/api/v2/pages/{page.id}/attachments",
+            params={"limit": 2, "status": "current", "sort": "created-date"},
+            auth=(DEFAULT_EMAIL, DEFAULT_TOKEN),
+            timeout=5,
+        )
+        recorder.session.get(
+            f"{server.url}{first.links['next']['url']}", auth=(DEFAULT_EMAIL, DEFAULT_TOKEN), timeout=5
+        )
+        confluence.attachments(page.id)
+        confluence.attachment_data(page.id, diagram.id)
+        confluence.delete_attachment(diagram.id)
     return recorder
+
+
+def _api_exchanges(recorded: Recorder) -> list[tuple[str, str, list[tuple[str, str]], Any, int, Any]]:
+    # The file behind an attachment's download redirect is not an API operation.
+    return [exchange for exchange in recorded.exchanges if not exchange[1].startswith("/wiki/download/")]
+
+
+def test_attachment_files_were_served(recorded: Recorder) -> None:
+    files = [(path, status, answer) for _m, path, _q, _b, status, answer in recorded.exchanges if "/download/" in path]
+    assert [(status, answer) for path, status, answer in files if path.startswith("/wiki/download/")] == [
+        (200, b"\x89PNG two")
+    ]
 
 
 def test_every_exchange_matches_the_documents(recorded: Recorder) -> None:
     problems = []
-    for method, path, query, body, status, answer in recorded.exchanges:
+    for method, path, query, body, status, answer in _api_exchanges(recorded):
         found = _contract_for(path)
         assert found is not None, path
         contract, _ = found
@@ -219,7 +285,7 @@ def test_every_exchange_matches_the_documents(recorded: Recorder) -> None:
 
 def test_every_implemented_operation_was_exercised(recorded: Recorder) -> None:
     seen = set()
-    for method, path, *_rest, status, _answer in recorded.exchanges:
+    for method, path, *_rest, status, _answer in _api_exchanges(recorded):
         contract, _ = _contract_for(path)  # type: ignore[misc]
         template = contract.match(method, path)
         if status < 400:
@@ -240,6 +306,13 @@ def test_the_validator_catches_a_wrong_shape() -> None:
     assert len(v2.check("GET", "/pages/{id}", [], None, 200, bad_page)) == 2
     assert v2.check("POST", "/pages", [("bogus", "1")], {"spaceId": 1}, 200, {}) != []
     assert v2.check("GET", "/pages/{id}", [], None, 200, {"id": "5", "ownerId": None}) == []
+    v1 = CONTRACTS["v1"]
+    upload = "/wiki/rest/api/content/{id}/child/attachment"
+    answer = {"results": [{"id": "att1", "type": "attachment", "status": "current"}], "size": 1, "_links": {}}
+    assert v1.check("PUT", upload, [], FormBody(file="a.png", minorEdit="true"), 200, answer) == []
+    assert len(v1.check("PUT", upload, [], FormBody(file="a.png"), 200, answer)) == 1  # minorEdit is required
+    assert len(v1.check("PUT", upload, [], {"file": "a.png", "minorEdit": "true"}, 200, answer)) == 1  # JSON body
+    assert len(v1.check("PUT", upload, [], FormBody(file="a.png", minorEdit="true"), 200, {"results": []})) == 2
 
 
 def test_error_bodies_have_confluence_shapes(standin: StandinServer) -> None:

@@ -88,7 +88,8 @@ def test_reset_restores_the_seed(client: ConfluenceClient, standin: StandinServe
         "requests": 0,
         "operations": {},
         "faults_injected": 0,
-        "data": {"spaces": 2, "pages": 2, "users": 300},
+        "data": {"spaces": 2, "pages": 2, "users": 300, "attachments": 0},
+        "writes": {"page_versions": 0, "attachment_versions": 0, "attachments_deleted": 0},
     }
 
 
@@ -96,7 +97,7 @@ def test_seed_for_the_directory_benchmark_shape() -> None:
     with StandinServer(port=0, pages=10_000, spaces=5, users=2_000) as server:
         counts = server.stats()["data"]
         per_space = {server.state.spaces[s].key: len(ids) for s, ids in server.state.space_page_ids.items()}
-    assert counts == {"spaces": 5, "pages": 10_000, "users": 2_000}
+    assert counts == {"spaces": 5, "pages": 10_000, "users": 2_000, "attachments": 0}
     assert per_space == {"DEMO": 2000, "DOCS": 2000, "ENG": 2000, "OPS": 2000, "SALES": 2000}
 
 

@@ -14,6 +14,7 @@ from directory.admin import last_sync_display, sync_directory
 from directory.models import Page, SyncRun
 from directory.services import sync_run
 from imports.models import ImportRecord
+from tests.tasks import run_queued_tasks
 from tokens.models import Instance
 
 
@@ -59,28 +60,40 @@ def test_users_list_says_when_an_email_is_hidden_and_searches_names(admin_client
     assert "hidden by the user&#x27;s privacy settings" in text
 
 
+@pytest.mark.django_db(transaction=True)  # the worker runs in autocommit, as in production
 def test_run_a_sync_from_the_admin_and_see_its_result(admin_client, instance, standin):
     form = admin_client.get(reverse("admin:directory_syncrun_run"))
     assert form.status_code == 200
     assert "Run the sync" in form.content.decode()
 
-    done = admin_client.post(reverse("admin:directory_syncrun_run"), {"instance": instance.pk, "spaces": "DOCS"}, follow=True)
+    queued = admin_client.post(reverse("admin:directory_syncrun_run"), {"instance": instance.pk, "spaces": "DOCS"}, follow=True)
 
     run = SyncRun.objects.get()
-    assert done.redirect_chain[-1][0] == reverse("admin:directory_syncrun_change", args=[run.pk])
+    assert queued.redirect_chain[-1][0] == reverse("admin:directory_syncrun_change", args=[run.pk])
+    waiting = queued.content.decode()
+    assert "The sync of acme is queued" in waiting
+    assert "waiting for a background worker" in waiting
+    assert '<meta http-equiv="refresh"' in waiting  # the page follows the run without the browser waiting on it
+
+    run_queued_tasks()
+
+    done = admin_client.get(reverse("admin:directory_syncrun_change", args=[run.pk]))
     text = done.content.decode()
     assert "Sync of acme succeeded in" in text
+    assert '<meta http-equiv="refresh"' not in text
     assert "30 pages (30 new, 0 changed, 0 gone)" in text
     listing = admin_client.get(reverse("admin:directory_syncrun_changelist")).content.decode()
     assert "Run a sync" in listing and "succeeded" in listing
 
 
+@pytest.mark.django_db(transaction=True)  # the worker runs in autocommit, as in production
 def test_a_failed_sync_shows_what_to_fix(admin_client, instance, standin):
     standin.fail(403, op="getViews", times=100)
 
-    done = admin_client.post(reverse("admin:directory_syncrun_run"), {"instance": instance.pk}, follow=True)
+    admin_client.post(reverse("admin:directory_syncrun_run"), {"instance": instance.pk})
+    run_queued_tasks()
 
-    text = done.content.decode()
+    text = admin_client.get(reverse("admin:directory_syncrun_change", args=[SyncRun.objects.get().pk])).content.decode()
     assert "Sync of acme finished with problems" in text
     assert "analytics need the service account to be a Confluence Administrator" in text
 
@@ -116,6 +129,7 @@ def test_the_report_lists_the_most_viewed_pages_and_those_the_portal_published(a
     assert f">{top.title}<" not in portal
 
 
+@pytest.mark.django_db(transaction=True)  # the worker runs in autocommit, as in production
 def test_the_instance_admin_shows_the_last_sync_and_can_run_one(admin_user, instance, standin):
     instance_admin = admin.ModelAdmin(Instance, admin.site)
     assert "never" in last_sync_display(instance_admin, instance)
@@ -127,7 +141,9 @@ def test_the_instance_admin_shows_the_last_sync_and_can_run_one(admin_user, inst
     sync_directory(instance_admin, request, Instance.objects.filter(pk=instance.pk))
 
     shown = [str(m) for m in get_messages(request)]
-    assert shown[0].startswith("Sync of acme succeeded in")
+    assert shown[0].startswith("The sync of acme is queued")
+    assert SyncRun.objects.get().status == SyncRun.Status.QUEUED
+    run_queued_tasks()
     field = last_sync_display(instance_admin, instance)
     assert "succeeded, 60 pages, 20 users, no problems" in field
     assert reverse("admin:directory_syncrun_change", args=[SyncRun.objects.get().pk]) in field

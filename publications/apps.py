@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PublicationsConfig(AppConfig):
+    name = "publications"
+    label = "publications"
+    verbose_name = "Publications"

@@ -1,0 +1,612 @@
+"""From a bundle to the pages of a publication: the tree (folders become parents), titles, order, links between the
+files, the attachments each page needs, and pages too large for Confluence split at their headings.
+
+Free of Django and of Confluence calls: the publication service decides what to write; this module only says what
+each page is. Pages link to each other by title (``ri:content-title``), so a link resolves in Confluence whether its
+target page was created before, after or in the same run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import posixpath
+import re
+import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+from xml.sax.saxutils import escape, quoteattr
+
+from confluence.converter import AttachmentLink, LinkTarget, PageLink, TextOnly, convert
+from confluence.converter.front_matter import FrontMatterValue, labels_from, split_front_matter
+from confluence.converter.resolve import anchor_name
+from publications.bundle import MARKDOWN_SUFFIXES, Bundle, BundleError
+
+INDEX_NAMES = ("index", "readme")  # a folder's own page; index first, as MkDocs and Hugo read it
+FOLDER_BODY = '<ac:structured-macro ac:name="children" ac:schema-version="2"/>'
+MAX_TITLE = 255
+# The built-in table only: the system's /etc/mime.types differs between machines, and the media type of an
+# attachment must not change because the portal moved to another host.
+_MEDIA_TYPES = mimetypes.MimeTypes(filenames=())
+_MEDIA_TYPES.add_type("image/svg+xml", ".svg")
+_MEDIA_TYPES.add_type("image/webp", ".webp")
+_MEDIA_TYPES.add_type("application/vnd.jgraph.mxfile", ".drawio")
+
+
+@dataclass
+class PlannedPage:
+    key: str  # stable identity in the tree: "guide/setup.md", "guide/" (a folder page made up), "big.md#2" (a part)
+    path: str | None  # the Markdown file, None for a made-up folder page
+    title: str
+    parent: str | None  # the parent's key, None for a root (placed under the publication's parent page)
+    position: int  # among its siblings, from 0
+    markdown: str  # front matter removed
+    source_dir: str  # the folder relative links are resolved from
+    weight: float | None = None
+    labels: list[str] = field(default_factory=list)
+    anchors: set[str] = field(default_factory=set)  # fragments that other pages link to on this page
+    files: dict[str, str] = field(default_factory=dict)  # bundle path of each referenced file -> attachment name
+    parts: list[str] = field(default_factory=list)  # keys of the parts a split page links to, in order
+
+
+@dataclass
+class BrokenLink:
+    path: str
+    href: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    pages: list[PlannedPage]  # parents before children, siblings in order
+    broken_links: list[BrokenLink]
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # the bundle's, for the attachments
+    # (page key, lower-cased fragment) -> the key of the page that holds that anchor: itself, or one of its parts
+    anchor_homes: dict[tuple[str, str], str] = field(default_factory=dict)
+    folder_pages: dict[str, str] = field(default_factory=dict)  # folder ("" for the root) -> the key of its page
+
+    def page(self, key: str) -> PlannedPage:
+        return self._by_key()[key]
+
+    def _by_key(self) -> dict[str, PlannedPage]:
+        return {page.key: page for page in self.pages}
+
+
+@dataclass(frozen=True)
+class PageAttachment:
+    name: str
+    data: bytes
+    media_type: str
+    sha256: str
+
+
+@dataclass
+class RenderedPage:
+    body: str
+    labels: list[str]
+    attachments: list[PageAttachment]
+    warnings: list[str]
+
+
+# ---------------------------------------------------------------------- planning
+
+
+def plan_bundle(bundle: Bundle) -> Plan:
+    """The pages of a bundle in tree order. Raises BundleError (``bundle_invalid``) for Markdown that is not UTF-8,
+    a front-matter ``parent`` that is not a Markdown file of the bundle or makes a cycle, and two pages with the
+    same title."""
+    sources = {path: _decode(path, bundle.files[path]) for path in bundle.markdown_paths}
+    pages: dict[str, PlannedPage] = {}
+    folder_keys: dict[str, str] = {}  # folder ("" for the root) -> the key of its page
+    for folder in sorted(_folders(sources)):
+        index = _index_file(folder, sources)
+        if index is not None:
+            folder_keys[folder] = index
+        elif folder:
+            key = folder + "/"
+            folder_keys[folder] = key
+            pages[key] = PlannedPage(
+                key=key,
+                path=None,
+                title=_pretty(posixpath.basename(folder)),
+                parent=None,
+                position=0,
+                markdown="",
+                source_dir=folder,
+            )
+    parents_from_front_matter: dict[str, str] = {}
+    for path, text in sources.items():
+        metadata, body = split_front_matter(text)
+        folder = posixpath.dirname(path)
+        pages[path] = PlannedPage(
+            key=path,
+            path=path,
+            title=_title(path, metadata, body),
+            parent=None,
+            position=0,
+            markdown=body,
+            source_dir=folder,
+            weight=_weight(metadata.get("weight")),
+            labels=labels_from(metadata),
+        )
+        declared = metadata.get("parent")
+        if isinstance(declared, str) and declared.strip():
+            parents_from_front_matter[path] = _declared_parent(path, declared.strip(), sources, folder_keys)
+    for key, page in pages.items():
+        page.parent = _folder_parent(key, page, folder_keys)
+    for path, parent in parents_from_front_matter.items():
+        pages[path].parent = parent
+    _refuse_cycles(pages, parents_from_front_matter)
+    _refuse_duplicate_titles(pages)
+    ordered = _tree_order(pages)
+    plan = Plan(pages=ordered, broken_links=[], files=dict(bundle.files), folder_pages=folder_keys)
+    _resolve_references(plan)
+    return plan
+
+
+def _decode(path: str, data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(
+            "bundle_invalid", f"“{path}” is not UTF-8 text (byte {exc.start}); save it as UTF-8.", path=path
+        ) from None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _folders(sources: dict[str, str]) -> set[str]:
+    folders = {""}
+    for path in sources:
+        folder = posixpath.dirname(path)
+        while folder:
+            folders.add(folder)
+            folder = posixpath.dirname(folder)
+    return folders
+
+
+def _stem(path: str) -> str:
+    name = posixpath.basename(path)
+    for suffix in MARKDOWN_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _index_file(folder: str, sources: dict[str, str]) -> str | None:
+    inside = [p for p in sources if posixpath.dirname(p) == folder]
+    for wanted in INDEX_NAMES:
+        found = sorted(p for p in inside if _stem(p).casefold() == wanted)
+        if found:
+            return found[0]
+    return None
+
+
+def _folder_parent(key: str, page: PlannedPage, folder_keys: dict[str, str]) -> str | None:
+    """The page of the folder holding this page: for a folder's own page, the folder above."""
+    folder = page.source_dir
+    if folder_keys.get(folder) == key:  # the folder's own page (index, README or made up)
+        if not folder:
+            return None
+        folder = posixpath.dirname(folder)
+    while True:
+        parent = folder_keys.get(folder)
+        if parent is not None and parent != key:
+            return parent
+        if not folder:
+            return None
+        folder = posixpath.dirname(folder)
+
+
+def _declared_parent(path: str, declared: str, sources: dict[str, str], folder_keys: dict[str, str]) -> str:
+    base = "" if declared.startswith("/") else posixpath.dirname(path)
+    target = posixpath.normpath(posixpath.join(base, declared.lstrip("/")))
+    if target in sources:
+        return target
+    if target in folder_keys:
+        return folder_keys[target]
+    raise BundleError(
+        "bundle_invalid",
+        f"“{path}” names “{declared}” as its parent in its front matter, which is not a Markdown file or folder "
+        "of the bundle.",
+        path=path,
+    )
+
+
+def _refuse_cycles(pages: dict[str, PlannedPage], declared: dict[str, str]) -> None:
+    for start in declared:
+        seen = [start]
+        parent = pages[start].parent
+        while parent is not None:
+            if parent in seen:
+                cycle = seen[seen.index(parent) :]
+                names = " → ".join(f"“{key}”" for key in [*cycle, parent])
+                raise BundleError(
+                    "bundle_invalid", f"The front matter's parent fields make a cycle: {names}.", path=cycle[0]
+                )
+            seen.append(parent)
+            parent = pages[parent].parent
+
+
+def _refuse_duplicate_titles(pages: dict[str, PlannedPage]) -> None:
+    seen: dict[str, str] = {}
+    for key in sorted(pages):
+        folded = pages[key].title.casefold()
+        other = seen.get(folded)
+        if other is not None:
+            raise BundleError(
+                "bundle_invalid",
+                f"“{other}” and “{key}” have the same title “{pages[key].title}”; titles must be unique in a space "
+                "(set a different `title` in the front matter of one of them).",
+                path=key,
+            )
+        seen[folded] = key
+
+
+def _tree_order(pages: dict[str, PlannedPage]) -> list[PlannedPage]:
+    children: dict[str | None, list[PlannedPage]] = {}
+    for page in pages.values():
+        children.setdefault(page.parent, []).append(page)
+    ordered: list[PlannedPage] = []
+
+    def visit(parent: str | None) -> None:
+        siblings = sorted(children.get(parent, []), key=_sibling_order)
+        for position, page in enumerate(siblings):
+            page.position = position
+            ordered.append(page)
+            visit(page.key)
+
+    visit(None)
+    return ordered
+
+
+def _sibling_order(page: PlannedPage) -> tuple[bool, float, list[object]]:
+    # Pages with a weight first, by weight; then the rest by name, numbers compared as numbers ("2" before "10").
+    name = posixpath.basename(page.key.rstrip("/"))
+    if page.path is not None and _stem(page.path).casefold() in INDEX_NAMES:
+        name = posixpath.basename(page.source_dir) or name
+    natural = [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
+    return (page.weight is None, page.weight or 0.0, natural)
+
+
+# ---------------------------------------------------------------------- titles
+
+
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_NOT_PARAGRAPH = re.compile(r"^ {0,3}(?:[-*+>|#]|\d+[.)]|<|$)|^ {4}")
+_INLINE_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|!?\[([^\]]*)\]\[[^\]]*\]")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _title(path: str, metadata: dict[str, FrontMatterValue], body: str) -> str:
+    declared = metadata.get("title")
+    if isinstance(declared, str) and declared.strip():
+        return _clip(" ".join(declared.split()))
+    heading = first_heading(body)
+    if heading:
+        return _clip(heading)
+    return _clip(_pretty(_stem(path)))
+
+
+def first_heading(markdown: str) -> str | None:
+    """The text of the document's first heading (ATX or setext, outside code), as plain words."""
+    fence: str | None = None
+    paragraph: list[str] = []
+    for line in markdown.split("\n"):
+        opening = _FENCE.match(line)
+        if fence is not None:
+            if opening is not None and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
+                fence = None
+            continue
+        if opening is not None:
+            fence = opening.group(1)
+            paragraph = []
+            continue
+        atx = _ATX.match(line)
+        if atx is not None and atx.group(2):
+            return _plain(atx.group(2)) or None
+        underline = _SETEXT.match(line)
+        if underline is not None and paragraph:
+            return _plain(" ".join(paragraph)) or None
+        paragraph = [] if _NOT_PARAGRAPH.match(line) else [*paragraph, line.strip()]
+    return None
+
+
+def _plain(text: str) -> str:
+    text = _INLINE_LINK.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
+    text = _TAG.sub("", text)
+    text = re.sub(r"(\*\*|__|\*|`)", "", text)
+    text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!])", r"\1", text)
+    return " ".join(text.split())
+
+
+def _pretty(name: str) -> str:
+    words = " ".join(re.sub(r"[-_]+", " ", name).split())
+    return (words[:1].upper() + words[1:]) or name
+
+
+def _clip(title: str) -> str:
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"
+
+
+def _weight(value: FrontMatterValue | None) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------- links and files
+
+
+@dataclass
+class _Reference:
+    """Where one relative href or src of a page leads."""
+
+    kind: str  # "page", "file", "broken"
+    target: str  # page key, bundle path, or the reason it is broken
+    fragment: str | None = None
+
+
+class _Index:
+    """What a pass over the pages looks references up in, built once per pass."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.by_key = plan._by_key()
+        # A split page keeps its key; its parts ("big.md#2") are not link targets of their own.
+        self.pages_by_path = {p.path: p.key for p in plan.pages if p.path is not None and p.key == p.path}
+        self.folded = {path.casefold(): path for path in plan.files}
+
+    def resolve(self, page: PlannedPage, href: str, *, image: bool) -> _Reference | None:
+        """Where a relative reference of ``page`` leads, or None for what is not a reference to a file."""
+        path_part = href.split("#", 1)[0].split("?", 1)[0]
+        fragment = href.split("#", 1)[1] if "#" in href else None
+        if not path_part:
+            return None
+        raw = unicodedata.normalize("NFC", unquote(path_part))
+        base = "" if raw.startswith("/") else page.source_dir
+        joined = posixpath.normpath(posixpath.join(base, raw.lstrip("/")))
+        joined = "" if joined == "." else joined
+        if joined == ".." or joined.startswith("../"):
+            what = "Markdown file" if raw.lower().endswith(MARKDOWN_SUFFIXES) else "file"
+            return _Reference("broken", f"the {what} is outside the bundle")
+        if not image:
+            target = self.pages_by_path.get(joined) or self.plan.folder_pages.get(joined)
+            if target is not None:
+                return _Reference("page", target, fragment or None)
+        if joined in self.plan.files:
+            if joined.lower().endswith(MARKDOWN_SUFFIXES):
+                return _Reference("broken", "a Markdown file cannot be shown as an image")
+            return _Reference("file", joined)
+        near = self.folded.get(joined.casefold())
+        hint = f" (the bundle has “{near}”: names are case-sensitive)" if near else ""
+        return _Reference("broken", f"“{joined or '/'}” is not in the bundle{hint}")
+
+
+class _Recorder:
+    """The resolver of the planning pass: leaves the output alone and notes what each page refers to."""
+
+    def __init__(self, index: _Index, page: PlannedPage) -> None:
+        self.index = index
+        self.page = page
+        self.links: list[tuple[str, _Reference]] = []
+        self.files: list[str] = []
+        self.broken: list[BrokenLink] = []
+
+    def link(self, href: str) -> LinkTarget | None:
+        reference = self.index.resolve(self.page, href, image=False)
+        if reference is None:
+            return None
+        self._note(href, reference)
+        return None
+
+    def image(self, src: str) -> str | None:
+        reference = self.index.resolve(self.page, src, image=True)
+        if reference is not None:
+            self._note(src, reference)
+        return posixpath.basename(src) or "image"
+
+    def wanted_anchors(self) -> Collection[str]:
+        return ()
+
+    def _note(self, href: str, reference: _Reference) -> None:
+        if reference.kind == "broken":
+            assert self.page.path is not None
+            self.broken.append(BrokenLink(path=self.page.path, href=href, reason=reference.target))
+        elif reference.kind == "file":
+            if reference.target not in self.files:
+                self.files.append(reference.target)
+        else:
+            self.links.append((href, reference))
+
+
+def _resolve_references(plan: Plan) -> None:
+    """Converts every page once with a recording resolver: its links, its files, the anchors others want of it."""
+    index = _Index(plan)
+    by_key = index.by_key
+    wanted_from: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (target key, fragment) -> [(path, href)]
+    for page in plan.pages:
+        if page.path is None:
+            continue
+        recorder = _Recorder(index, page)
+        convert(page.markdown, title=page.title, resolve=recorder)
+        plan.broken_links.extend(recorder.broken)
+        page.files = _attachment_names(page, recorder.files)
+        for href, reference in recorder.links:
+            if reference.fragment:
+                by_key[reference.target].anchors.add(reference.fragment)
+                wanted_from.setdefault((reference.target, reference.fragment), []).append((page.path, href))
+    # A fragment no heading of the target page answers to is reported; the link then opens the page's top.
+    for target_key in sorted({key for key, _ in wanted_from}):
+        target = by_key[target_key]
+        planted = _planted(target)
+        for fragment in sorted(target.anchors):
+            key = unquote(fragment).lower()
+            if key in planted:
+                plan.anchor_homes[(target_key, key)] = target_key
+                continue
+            for path, href in wanted_from.get((target_key, fragment), []):
+                plan.broken_links.append(
+                    BrokenLink(path=path, href=href, reason=f"“{target.path or target.key}” has no heading #{fragment}")
+                )
+        target.anchors = {f for f in target.anchors if unquote(f).lower() in planted}
+
+
+def _planted(page: PlannedPage) -> set[str]:
+    """The fragments (lower-cased) whose anchors a page's rendering plants."""
+    if page.path is None:
+        return set()
+    body = convert(page.markdown, title=page.title, resolve=_Planting(page.anchors)).body
+    return {unquote(f).lower() for f in page.anchors if _anchor_macro(anchor_name(unquote(f).lower())) in body}
+
+
+class _Planting:
+    def __init__(self, anchors: Collection[str]) -> None:
+        self.anchors = sorted(anchors)
+
+    def link(self, href: str) -> LinkTarget | None:
+        return None
+
+    def image(self, src: str) -> str | None:
+        return posixpath.basename(src) or "image"
+
+    def wanted_anchors(self) -> Collection[str]:
+        return self.anchors
+
+
+def _anchor_macro(name: str) -> str:
+    return f'<ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">{escape(name)}</ac:parameter>'
+
+
+def _attachment_names(page: PlannedPage, files: list[str]) -> dict[str, str]:
+    """A name per referenced file, unique on the page: the base name, unless two files of the page share it; then
+    each of those is named after its path from the page's folder ("img/a.png" -> "img_a.png", ".." -> "PAR"), as
+    md2conf does, so neither depends on which of them was referenced first."""
+    base_counts: dict[str, int] = {}
+    for path in files:
+        base = posixpath.basename(path).casefold()
+        base_counts[base] = base_counts.get(base, 0) + 1
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for path in files:
+        name = posixpath.basename(path)
+        if base_counts[name.casefold()] > 1:
+            relative = posixpath.relpath(path, page.source_dir or ".")
+            name = "_".join("PAR" if part == ".." else part for part in relative.split("/"))
+        stem, dot, suffix = name.rpartition(".")
+        candidate, counter = name, 2
+        while candidate.casefold() in taken:
+            candidate = f"{stem}-{counter}.{suffix}" if dot else f"{name}-{counter}"
+            counter += 1
+        taken.add(candidate.casefold())
+        names[path] = candidate
+    return names
+
+
+# ---------------------------------------------------------------------- rendering
+
+
+class _Linker:
+    """The resolver of the rendering pass: links by title, files by their attachment names."""
+
+    def __init__(self, plan: Plan, page: PlannedPage, space_key: str) -> None:
+        self.plan = plan
+        self.index = _Index(plan)
+        self.page = page
+        self.space_key = space_key
+        self.by_key = self.index.by_key
+        self.used: list[str] = []
+        self.warnings: list[str] = []
+
+    def link(self, href: str) -> LinkTarget | None:
+        reference = self.index.resolve(self.page, href, image=False)
+        if reference is None:
+            return None
+        if reference.kind == "broken":
+            self.warnings.append(f"link to {href}: {reference.target}")
+            return TextOnly()
+        if reference.kind == "file":
+            return AttachmentLink(self._use(reference.target))
+        anchor = None
+        target_key = reference.target
+        if reference.fragment:
+            home = self.plan.anchor_homes.get((reference.target, unquote(reference.fragment).lower()))
+            if home is not None:
+                target_key, anchor = home, reference.fragment
+            else:
+                target = self.by_key[reference.target]
+                self.warnings.append(f"link to {href}: “{target.path or target.key}” has no heading #{reference.fragment}")
+        return PageLink(title=self.by_key[target_key].title, space_key=self.space_key, anchor=anchor)
+
+    def image(self, src: str) -> str | None:
+        reference = self.index.resolve(self.page, src, image=True)
+        if reference is None or reference.kind != "file":
+            self.warnings.append(f"image {src}: {reference.target if reference else 'not a file'}")
+            return None
+        return self._use(reference.target)
+
+    def wanted_anchors(self) -> Collection[str]:
+        return sorted(self.page.anchors)
+
+    def _use(self, path: str) -> str:
+        if path not in self.used:
+            self.used.append(path)
+        name = self.page.files.get(path)
+        if name is None:  # a file only this rendering found (a part of a split page): name it the same way
+            self.page.files = _attachment_names(self.page, [*self.page.files, path])
+            name = self.page.files[path]
+        return name
+
+
+def render_page(plan: Plan, page: PlannedPage, *, space_key: str) -> RenderedPage:
+    """The storage body of a planned page with its links resolved by title in ``space_key``, its labels, the
+    attachments it references (name unique on the page, media type from the extension, sha256 of the content) and
+    warnings about what it refers to that cannot be followed."""
+    if page.path is None and not page.markdown:
+        return RenderedPage(body=FOLDER_BODY, labels=[], attachments=[], warnings=[])
+    linker = _Linker(plan, page, space_key)
+    converted = convert(page.markdown, title=page.title, resolve=linker)
+    body = converted.body
+    if page.parts:
+        body += _parts_list(plan, page, space_key)
+    attachments = [
+        PageAttachment(
+            name=page.files[path],
+            data=plan.files[path],
+            media_type=media_type(page.files[path]),
+            sha256=hashlib.sha256(plan.files[path]).hexdigest(),
+        )
+        for path in linker.used
+    ]
+    return RenderedPage(body=body, labels=list(page.labels), attachments=attachments, warnings=linker.warnings)
+
+
+def media_type(name: str) -> str:
+    return _MEDIA_TYPES.guess_type(name, strict=False)[0] or "application/octet-stream"
+
+
+def _parts_list(plan: Plan, page: PlannedPage, space_key: str) -> str:
+    items = "".join(
+        f"<li><ac:link><ri:page ri:space-key={quoteattr(space_key)} ri:content-title={quoteattr(plan.page(key).title)}"
+        f"/><ac:link-body>{escape(plan.page(key).title)}</ac:link-body></ac:link></li>"
+        for key in page.parts
+    )
+    return f"<ul>{items}</ul>"
+
+
+__all__ = [
+    "BrokenLink",
+    "PageAttachment",
+    "Plan",
+    "PlannedPage",
+    "RenderedPage",
+    "first_heading",
+    "media_type",
+    "plan_bundle",
+    "render_page",
+]

@@ -1,0 +1,599 @@
+"""Running one publication on a worker: plan the bundle, then create, update or leave each page, parents first.
+
+Pages are written by a small pool of threads, each holding one of the instance's slots (shared by every worker
+process) for the page it writes; a page starts once its parent has a page id. Every page is saved the moment it
+finishes, and a page id the moment Confluence gives it, so a run that dies is resumed where it stopped: pages done
+are skipped, a page created just before the crash is found by its title (created since this publication began) and
+used, never created twice.
+
+Whether a page changed is the import's rule (`imports.services.page_hash` over title and storage body, kept in the
+same page property); whether someone edited it in Confluence is its version against the one the portal last wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import difflib
+import hashlib
+import logging
+import os
+import re
+import socket
+import threading
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from confluence import errors as cf
+from confluence.client import ConfluenceClient, Page, Property
+from imports.models import ImportRecord
+from imports.services import PROPERTY_KEY, page_hash
+from portal.errors import PortalError
+from publications import plan as planning
+from publications.bundle import read_bundle
+from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
+from publications.plan import Plan, PlannedPage, plan_bundle, render_page
+from publications.services import bundle_limits, confluence_failure
+from publications.throttle import DatabaseThrottle, instance_slot, slots_renew
+from tokens import confluence as instance_confluence
+
+logger = logging.getLogger(__name__)
+
+State = Publication.State
+Status = PublicationPage.Status
+Action = PublicationPage.Action
+HEARTBEAT_SECONDS = 5.0
+CLOCK_SKEW = dt.timedelta(minutes=1)
+SHA_COMMENT = "sha256:"
+_BLOCK_END = re.compile(r"(</(?:p|h[1-6]|li|ul|ol|tr|table|thead|tbody|pre|blockquote|ac:structured-macro|ac:layout)>)")
+
+
+class Superseded(Exception):
+    """Another worker has taken this publication over (this one was thought dead): stop without writing more."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def publication_run(*, publication_id: str) -> Publication | None:
+    """Claim a queued publication and run it to the end. Returns None when it was not ours to run."""
+    now = timezone.now()
+    claimed = Publication.objects.filter(pk=publication_id, state=State.QUEUED).update(
+        state=State.RUNNING, heartbeat_at=now, worker=worker_name()[:200], attempts=F("attempts") + 1
+    )
+    if not claimed:
+        logger.info("publication %s is not queued (already taken or finished); nothing to do", publication_id)
+        return None
+    Publication.objects.filter(pk=publication_id, started_at__isnull=True).update(started_at=now)
+    publication = Publication.objects.select_related("instance").get(pk=publication_id)
+    run = _Run(publication)
+    try:
+        run.execute()
+    except Superseded:
+        logger.warning("publication %s was taken over by another worker; this run stops", publication_id)
+        return None
+    except PortalError as error:
+        run.finish(State.FAILED, code=error.code, message=error.message)
+    except Exception as exc:
+        logger.exception("publication %s failed", publication_id)
+        run.finish(State.FAILED, code="internal_error", message=f"the run stopped on an unexpected error ({type(exc).__name__}); see the worker's log")
+    finally:
+        run.close()
+    publication.refresh_from_db()
+    return publication
+
+
+@dataclass
+class _Outcome:
+    status: str
+    page: Page | None = None
+    action: str = ""
+    diff: str = ""
+    error: PortalError | None = None
+    uploaded: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    record: ImportRecord | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Run:
+    def __init__(self, publication: Publication) -> None:
+        self.publication = publication
+        self.instance = publication.instance
+        self.attempt = publication.attempts
+        self.holder = f"{worker_name()}/{uuid.uuid4().hex[:8]}"
+        self.concurrency = max(1, settings.PUBLICATION_CONCURRENCY_PER_INSTANCE)
+        self.throttle = DatabaseThrottle(self.instance.pk)
+        self.client: ConfluenceClient | None = None
+        self.ids: dict[str, str] = {}  # plan key -> page id, for children
+        self.failed_keys: set[str] = set()
+        self.lock = threading.Lock()
+        self.first_started = publication.started_at or timezone.now()
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+    # ---------------------------------------------------------------- the run
+
+    def execute(self) -> None:
+        bundle_row = PublicationBundle.objects.filter(publication=self.publication).first()
+        if bundle_row is None:
+            raise PortalError("the bundle of this publication is no longer stored", code="bundle_missing")
+        bundle = read_bundle(bytes(bundle_row.data), limits=bundle_limits())
+        plan = plan_bundle(bundle)
+        plan = planning.split_oversized(plan, space_key=self.publication.space_key, max_body_bytes=settings.PUBLICATION_MAX_PAGE_BYTES)
+        rows = self._rows(plan)
+        self.client = instance_confluence.build_client(self.instance, throttle=self.throttle, pool_size=self.concurrency + 2)
+        try:
+            self.client.space(self.publication.space_id)
+        except cf.ConfluenceError as error:
+            raise confluence_failure(error) from error
+
+        by_key = {page.key: page for page in plan.pages}
+        for row in rows:
+            if row.is_finished and row.page_id:
+                self.ids[row.key] = row.page_id
+            elif row.is_finished:
+                self.failed_keys.add(row.key)
+        todo = [row for row in rows if not row.is_finished]
+        self._schedule(todo, by_key, plan)
+        self._orphans(rows)
+        rows = list(self.publication.pages.all())
+        statuses = [row.status for row in rows]
+        if all(status == Status.FAILED for status in statuses):
+            first = next(row for row in rows if row.status == Status.FAILED)
+            self.finish(State.FAILED, code=first.error_code, message=f"no page could be published: {first.error_message}")
+        elif any(status in (Status.FAILED, Status.DRIFTED) for status in statuses):
+            self.finish(State.PARTIAL)
+        else:
+            self.finish(State.SUCCEEDED)
+
+    def _rows(self, plan: Plan) -> list[PublicationPage]:
+        rows = list(self.publication.pages.order_by("order"))
+        if rows:
+            return rows  # a resumed run: the plan of a bundle is the same every time
+        rows = [
+            PublicationPage(
+                publication=self.publication, order=n, key=page.key, path=page.path or "", parent_key=page.parent or "",
+                title=page.title,
+            )
+            for n, page in enumerate(plan.pages)
+        ]
+        links = [{"path": link.path, "href": link.href} for link in plan.broken_links]
+        with transaction.atomic():
+            PublicationPage.objects.bulk_create(rows)
+            Publication.objects.filter(pk=self.publication.pk).update(total=len(rows), broken_links=links)
+        return list(self.publication.pages.order_by("order"))
+
+    def _schedule(self, todo: list[PublicationPage], by_key: dict[str, PlannedPage], plan: Plan) -> None:
+        waiting = list(todo)
+        running: dict[Future, PublicationPage] = {}
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="publication") as pool:
+            while waiting or running:
+                for row in list(waiting):
+                    parent = row.parent_key or None
+                    if parent is not None and parent in self.failed_keys:
+                        waiting.remove(row)
+                        self._save(row, _Outcome(Status.FAILED, error=PortalError(
+                            "its parent page could not be published", code="parent_failed")))
+                        with self.lock:
+                            self.failed_keys.add(row.key)
+                        continue
+                    if parent is None or parent in self.ids:
+                        waiting.remove(row)
+                        running[pool.submit(self._page_job, row, by_key[row.key], plan)] = row
+                if not running:
+                    break
+                finished, _ = wait(list(running), timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+                self.heartbeat()
+                for future in finished:
+                    running.pop(future)
+                    future.result()  # a job's own errors are saved on its page; this re-raises only Superseded
+
+    def heartbeat(self) -> None:
+        alive = Publication.objects.filter(
+            pk=self.publication.pk, state=State.RUNNING, attempts=self.attempt
+        ).update(heartbeat_at=timezone.now())
+        if not alive:
+            raise Superseded
+        slots_renew(self.instance.pk, self.holder)
+
+    def finish(self, state: str, *, code: str = "", message: str = "") -> None:
+        done = self.publication.pages.exclude(status=Status.PENDING).count()
+        requests = self.client.requests_made if self.client is not None else 0
+        with transaction.atomic():
+            Publication.objects.filter(pk=self.publication.pk, attempts=self.attempt).update(
+                state=state, finished_at=timezone.now(), heartbeat_at=timezone.now(), done=done,
+                error_code=code[:64], error_message=message[:1000], requests_made=F("requests_made") + requests,
+            )
+            PublicationBundle.objects.filter(publication_id=self.publication.pk).delete()
+
+    # ---------------------------------------------------------------- one page
+
+    def _page_job(self, row: PublicationPage, planned: PlannedPage, plan: Plan) -> None:
+        try:
+            parent_id = self.publication.root_parent_id if not planned.parent else self.ids[planned.parent]
+            try:
+                with instance_slot(self.instance.pk, f"{self.holder}/{threading.get_ident()}"):
+                    outcome = self._page(row, planned, plan, parent_id)
+            except cf.ConfluenceError as error:
+                outcome = _Outcome(Status.FAILED, error=confluence_failure(error))
+            except PortalError as error:
+                outcome = _Outcome(Status.FAILED, error=error)
+            except Superseded:
+                raise
+            except Exception as exc:
+                logger.exception("publication %s: page %s failed", self.publication.pk, row.key)
+                outcome = _Outcome(Status.FAILED, error=PortalError(
+                    f"unexpected error in the portal ({type(exc).__name__}); see the worker's log", code="internal_error"))
+            self._save(row, outcome)
+            # Children go under their parent when it exists and is ours (created, updated, unchanged or drifted, or
+            # failed after it was created); under a page of the same title that is not ours, never.
+            with self.lock:
+                if row.page_id and row.error_code != "title_exists":
+                    self.ids[row.key] = row.page_id
+                else:
+                    self.failed_keys.add(row.key)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    def _save(self, row: PublicationPage, outcome: _Outcome) -> None:
+        row.status = Status.CREATED if outcome.status == Status.UNCHANGED and row.created_page else outcome.status
+        row.action = outcome.action
+        row.diff = outcome.diff
+        if outcome.page is not None:
+            row.page_id, row.page_url = outcome.page.id, outcome.page.web_url or ""
+            row.version = outcome.page.version
+        row.attachments_uploaded += outcome.uploaded
+        row.attachments_unchanged = outcome.unchanged
+        row.attachments_removed += outcome.removed
+        row.warnings = outcome.warnings
+        if outcome.error is not None:
+            row.error_code, row.error_message = outcome.error.code[:64], outcome.error.message[:1000]
+            if not row.page_id and outcome.error.extra.get("pageId"):
+                row.page_id = str(outcome.error.extra["pageId"])
+        if outcome.record is not None:
+            row.import_record = outcome.record
+        row.finished_at = timezone.now()
+        with transaction.atomic():
+            alive = Publication.objects.filter(pk=self.publication.pk, state=State.RUNNING, attempts=self.attempt)
+            if not alive.update(done=F("done") + 1, heartbeat_at=timezone.now()):
+                raise Superseded
+            row.save()
+
+    def _page(self, row: PublicationPage, planned: PlannedPage, plan: Plan, parent_id: str) -> _Outcome:
+        rendered = render_page(plan, planned, space_key=self.publication.space_key)
+        digest = page_hash(planned.title, rendered.body)
+        row.content_hash = digest
+        known = self._known(row, planned.title)
+        current: Page | None = None
+        if known is not None:
+            current = self._current(known.page_id, with_body=self.publication.dry_run)
+            if current is None:
+                PublishedPage.objects.filter(pk=known.pk).delete()  # gone from Confluence: publish it anew
+                known = None
+        if self.publication.dry_run:
+            outcome = self._dry(row, planned, rendered, digest, known, current)
+        else:
+            outcome = self._write(row, planned, rendered, digest, parent_id, known, current)
+        outcome.warnings = list(rendered.warnings)
+        return outcome
+
+    def _known(self, row: PublicationPage, title: str) -> PublishedPage | None:
+        """The page this file was published to before, when it belongs to this tree."""
+        pages = PublishedPage.objects.filter(instance=self.instance, space_id=self.publication.space_id)
+        found = pages.filter(page_id=row.page_id).first() if row.page_id else None
+        found = found or pages.filter(title=title).order_by("-written_at").first()
+        return found if found is not None and self._same_tree(found) else None
+
+    def _same_tree(self, page: PublishedPage) -> bool:
+        if self.publication.source_prefix:
+            return page.source_prefix == self.publication.source_prefix
+        return not page.source_prefix and page.root_parent_id == self.publication.root_parent_id
+
+    def _current(self, page_id: str, *, with_body: bool = False) -> Page | None:
+        assert self.client is not None
+        try:
+            page = self.client.page(page_id, with_body=with_body)
+        except cf.NotFound:
+            return None
+        return page if page.status == "current" else None
+
+    # ---------------------------------------------------------------- writes
+
+    def _write(self, row, planned, rendered, digest, parent_id, known, current) -> _Outcome:
+        assert self.client is not None
+        overwrite = self.publication.overwrite
+        if known is not None and current is not None:
+            if current.version > known.version and overwrite != Publication.Overwrite.FORCE:
+                return _Outcome(Status.DRIFTED, page=current)
+            same = (
+                current.version == known.version and known.content_hash == digest
+                and (known.parent_id or "") == (parent_id or "") and current.title == planned.title
+            )
+            if same:
+                outcome = _Outcome(Status.UNCHANGED, page=current)
+            else:
+                outcome = self._update(row, planned, rendered, digest, parent_id, current, known)
+            if outcome.status == Status.FAILED or outcome.status == Status.DRIFTED:
+                return outcome
+            attachments = self._attachments(outcome, rendered, current.id, known.attachments, listed=False)
+            self._remember(outcome.page or current, planned, digest, parent_id, attachments=attachments)
+            return outcome
+
+        record = self._record(row, planned, parent_id, digest)
+        try:
+            page = self.client.create_page(
+                space_id=self.publication.space_id, title=planned.title, body=rendered.body, parent_id=parent_id,
+                marker=self._ours,
+            )
+        except cf.TitleExists as error:
+            return self._title_taken(row, planned, rendered, digest, parent_id, error, record)
+        except cf.ConfluenceError as error:
+            return self._failed(record, error)
+        # The page id is kept before anything else can fail: a retry finds it here instead of creating it again.
+        row.page_id, row.page_url, row.created_page = page.id, page.web_url or "", True
+        PublicationPage.objects.filter(pk=row.pk).update(page_id=page.id, page_url=row.page_url, created_page=True)
+        known = self._remember(page, planned, digest, parent_id, attachments={})
+        self._finish_record(record, ImportRecord.Operation.CREATED, page)
+        outcome = _Outcome(Status.CREATED, page=page, record=record)
+        prop = self.client.create_property(page.id, PROPERTY_KEY, self._provenance(digest))
+        PublishedPage.objects.filter(pk=known.pk).update(property_id=prop.id, property_version=prop.version)
+        if rendered.labels:
+            self.client.add_labels(page.id, list(rendered.labels))
+        attachments = self._attachments(outcome, rendered, page.id, {}, listed=False)
+        self._remember(page, planned, digest, parent_id, attachments=attachments)
+        return outcome
+
+    def _ours(self, page: Page) -> bool:
+        # Created since this publication first started: the answer of our own create was lost, or a dead worker
+        # created it just before it could record the id. A minute's leeway for clock skew, as imports allow.
+        return page.version == 1 and page.created_at is not None and page.created_at >= self.first_started - CLOCK_SKEW
+
+    def _title_taken(self, row, planned, rendered, digest, parent_id, error: cf.TitleExists, record) -> _Outcome:
+        assert self.client is not None
+        existing = self.client.page_by_title(self.publication.space_id, planned.title)
+        if existing is None:
+            return self._failed(record, error)
+        # Only a resumed run can meet a page it created itself (its worker died before recording the id); within one
+        # run, a create whose answer was lost is recognised by the client before it reports a duplicate title.
+        ours = self.attempt > 1 and self._ours(existing)
+        if not ours and self.publication.overwrite == Publication.Overwrite.NO:
+            failure = PortalError(
+                f"a page titled {planned.title!r} already exists in the space and was not published from this tree; "
+                "send overwrite=true to adopt it",
+                code="title_exists", status=409, extra={"pageId": existing.id},
+            )
+            record.status, record.http_status, record.error_code = ImportRecord.Status.REJECTED, 409, "title_exists"
+            record.error_message, record.page_id = failure.message[:500], existing.id
+            record.finished_at = timezone.now()
+            record.save()
+            return _Outcome(Status.FAILED, error=failure, record=record)
+        current_property = self.client.get_property(existing.id, PROPERTY_KEY)
+        value = current_property.value if current_property is not None else None
+        if isinstance(value, dict) and value.get("contentHash") == digest and existing.parent_id == parent_id:
+            outcome = _Outcome(Status.CREATED if ours else Status.UNCHANGED, page=existing)
+        else:
+            outcome = self._update(row, planned, rendered, digest, parent_id, existing, None, current_property)
+        if outcome.status in (Status.FAILED, Status.DRIFTED):
+            return outcome
+        if ours:
+            row.created_page = True
+        listed = self._listed_attachments(existing.id)
+        attachments = self._attachments(outcome, rendered, existing.id, listed, listed=True)
+        self._remember(outcome.page or existing, planned, digest, parent_id, attachments=attachments)
+        return outcome
+
+    def _update(
+        self, row, planned, rendered, digest, parent_id, current: Page, known: PublishedPage | None,
+        prop: Property | None | bool = True,
+    ) -> _Outcome:
+        assert self.client is not None
+        record = self._record(row, planned, parent_id, digest)
+        message = self.publication.version_message or None
+        try:
+            try:
+                page = self.client.update_page(
+                    page_id=current.id, title=planned.title, body=rendered.body, version=current.version + 1,
+                    message=message, parent_id=parent_id,
+                )
+            except cf.VersionConflict:
+                latest = self.client.page(current.id)
+                if known is not None and latest.version > known.version and \
+                        self.publication.overwrite != Publication.Overwrite.FORCE:
+                    return _Outcome(Status.DRIFTED, page=latest)
+                page = self.client.update_page(
+                    page_id=current.id, title=planned.title, body=rendered.body, version=latest.version + 1,
+                    message=message, parent_id=parent_id,
+                )
+        except cf.ConfluenceError as error:
+            return self._failed(record, error)
+        row.page_id = page.id
+        self._finish_record(record, ImportRecord.Operation.UPDATED, page)
+        provenance = self._provenance(digest)
+        if known is not None and known.property_id and known.property_version:
+            current_property = Property(known.property_id, PROPERTY_KEY, None, known.property_version)
+            try:
+                saved = self.client.update_property(page.id, current_property, provenance)
+            except cf.VersionConflict:
+                saved = self.client.set_property(page.id, PROPERTY_KEY, provenance)
+        else:
+            saved = self.client.set_property(page.id, PROPERTY_KEY, provenance, current=prop)
+        if known is not None:
+            PublishedPage.objects.filter(pk=known.pk).update(property_id=saved.id, property_version=saved.version)
+            known.property_id, known.property_version = saved.id, saved.version
+        if rendered.labels:
+            self.client.add_labels(page.id, list(rendered.labels))
+        return _Outcome(Status.UPDATED, page=page, record=record)
+
+    def _provenance(self, digest: str) -> dict[str, Any]:
+        return {
+            "publicationId": str(self.publication.pk),
+            "sourceRef": self.publication.source_ref,
+            "tokenHint": self.publication.token_hint,
+            "contentHash": digest,
+            "importedAt": timezone.now().isoformat(),
+        }
+
+    def _listed_attachments(self, page_id: str) -> dict[str, dict[str, str]]:
+        """A page the portal has no record of: its attachments as Confluence lists them, with the hash the portal
+        wrote into their comment when it uploaded them."""
+        assert self.client is not None
+        listed = {}
+        for attachment in self.client.attachments(page_id):
+            comment = attachment.comment or ""
+            sha = comment[len(SHA_COMMENT):] if comment.startswith(SHA_COMMENT) else ""
+            listed[attachment.title] = {"id": attachment.id, "sha256": sha}
+        return listed
+
+    def _attachments(self, outcome: _Outcome, rendered, page_id: str, known: dict, *, listed: bool) -> dict:
+        """Upload what changed, leave what did not, remove what the portal uploaded and the page no longer uses."""
+        assert self.client is not None
+        current = dict(known or {})
+        wanted = {item.name: item for item in rendered.attachments}
+        for name, item in wanted.items():
+            if current.get(name, {}).get("sha256") == item.sha256:
+                outcome.unchanged += 1
+                continue
+            uploaded = self.client.upload_attachment(
+                page_id, filename=name, data=item.data, media_type=item.media_type, comment=SHA_COMMENT + item.sha256
+            )
+            current[name] = {"id": uploaded.id, "sha256": item.sha256}
+            outcome.uploaded += 1
+        for name in sorted(set(current) - set(wanted)):
+            if listed and not current[name].get("sha256"):
+                continue  # attached by a person, not by the portal: not ours to remove
+            with contextlib.suppress(cf.NotFound):  # already gone
+                self.client.delete_attachment(current[name]["id"])
+            del current[name]
+            outcome.removed += 1
+        return current
+
+    def _remember(self, page: Page, planned, digest, parent_id, *, attachments: dict) -> PublishedPage:
+        """Record the page as the portal has just left it: the base of the next run's unchanged and drift checks."""
+        values = {
+            "space_id": self.publication.space_id, "space_key": self.publication.space_key, "title": planned.title,
+            "page_url": page.web_url or "", "parent_id": parent_id or "", "source_prefix": self.publication.source_prefix,
+            "root_parent_id": self.publication.root_parent_id, "path": planned.path or planned.key,
+            "version": page.version, "content_hash": digest, "publication": self.publication,
+            "written_at": timezone.now(), "orphaned_by": None, "archived_at": None, "attachments": attachments,
+        }
+        record, _ = PublishedPage.objects.update_or_create(instance=self.instance, page_id=page.id, defaults=values)
+        return record
+
+    # ---------------------------------------------------------------- audit
+
+    def _record(self, row: PublicationPage, planned: PlannedPage, parent_id: str, digest: str) -> ImportRecord:
+        publication = self.publication
+        markdown = planned.markdown.encode("utf-8", "surrogatepass") if planned.markdown else b""
+        return ImportRecord(
+            request_id=publication.request_id or str(publication.pk),
+            received_at=timezone.now(),
+            instance=self.instance,
+            token=None,  # the publication's token; left out so page writes do not count as the token's imports
+            token_hint=publication.token_hint,
+            client_ip=publication.client_ip,
+            user_agent=f"publication {publication.pk}"[:300],
+            space_key=publication.space_key,
+            space_id=publication.space_id,
+            parent_id=parent_id or "",
+            title=planned.title,
+            source_ref=(f"{publication.source_ref} " if publication.source_ref else "") + (planned.path or planned.key),
+            content_bytes=len(markdown),
+            content_sha256=hashlib.sha256(markdown).hexdigest(),
+            page_hash=digest,
+        )
+
+    def _finish_record(self, record: ImportRecord, operation: str, page: Page) -> None:
+        record.status = ImportRecord.Status.SUCCEEDED
+        record.operation = operation
+        record.http_status = 201 if operation == ImportRecord.Operation.CREATED else 200
+        record.page_id, record.page_version, record.page_url = page.id, page.version, page.web_url or ""
+        record.finished_at = timezone.now()
+        record.duration_ms = int((record.finished_at - record.received_at).total_seconds() * 1000)
+        record.save()
+
+    def _failed(self, record: ImportRecord, error: cf.ConfluenceError) -> _Outcome:
+        failure = confluence_failure(error, record)
+        record.status = ImportRecord.Status.FAILED if failure.status >= 500 else ImportRecord.Status.REJECTED
+        record.http_status, record.error_code, record.error_message = failure.status, failure.code, failure.message[:500]
+        record.finished_at = timezone.now()
+        record.save()
+        return _Outcome(Status.FAILED, error=failure, record=record)
+
+    # ---------------------------------------------------------------- dry run
+
+    def _dry(self, row, planned, rendered, digest, known, current) -> _Outcome:
+        assert self.client is not None
+        overwrite = self.publication.overwrite
+        attachments = known.attachments if known is not None else {}
+        if known is not None and current is not None:
+            if current.version > known.version and overwrite != Publication.Overwrite.FORCE:
+                return _Outcome(Status.DRIFTED, page=current, action=Action.DRIFTED)
+            if current.version == known.version and known.content_hash == digest and current.title == planned.title:
+                return self._dry_attachments(_Outcome(Status.UNCHANGED, page=current, action=Action.UNCHANGED), rendered, attachments)
+            return self._dry_attachments(
+                _Outcome(Status.PENDING, page=current, action=Action.UPDATE, diff=_diff(current.body or "", rendered.body, planned)),
+                rendered, attachments)
+        existing = self.client.page_by_title(self.publication.space_id, planned.title, with_body=True)
+        if existing is None:
+            return self._dry_attachments(
+                _Outcome(Status.PENDING, action=Action.CREATE, diff=_diff("", rendered.body, planned)), rendered, {})
+        if overwrite == Publication.Overwrite.NO:
+            return _Outcome(Status.FAILED, error=PortalError(
+                f"a page titled {planned.title!r} already exists in the space and was not published from this tree; "
+                "send overwrite=true to adopt it", code="title_exists", status=409, extra={"pageId": existing.id}))
+        prop = self.client.get_property(existing.id, PROPERTY_KEY)
+        if prop is not None and isinstance(prop.value, dict) and prop.value.get("contentHash") == digest:
+            return self._dry_attachments(_Outcome(Status.UNCHANGED, page=existing, action=Action.UNCHANGED), rendered,
+                                         self._listed_attachments(existing.id))
+        return self._dry_attachments(
+            _Outcome(Status.PENDING, page=existing, action=Action.UPDATE, diff=_diff(existing.body or "", rendered.body, planned)),
+            rendered, self._listed_attachments(existing.id))
+
+    @staticmethod
+    def _dry_attachments(outcome: _Outcome, rendered, known: dict) -> _Outcome:
+        wanted = {item.name: item.sha256 for item in rendered.attachments}
+        outcome.unchanged = sum(1 for name, sha in wanted.items() if known.get(name, {}).get("sha256") == sha)
+        outcome.uploaded = len(wanted) - outcome.unchanged
+        outcome.removed = sum(1 for name, item in known.items() if name not in wanted and item.get("sha256"))
+        return outcome
+
+    # ---------------------------------------------------------------- orphans
+
+    def _orphans(self, rows: list[PublicationPage]) -> None:
+        rows = list(self.publication.pages.all())
+        ids = {row.page_id for row in rows if row.page_id}
+        titles = {row.title for row in rows}
+        tree = PublishedPage.objects.filter(
+            instance=self.instance, space_id=self.publication.space_id, archived_at__isnull=True
+        )
+        if self.publication.source_prefix:
+            tree = tree.filter(source_prefix=self.publication.source_prefix)
+        else:
+            tree = tree.filter(source_prefix="", root_parent_id=self.publication.root_parent_id)
+        orphans = list(tree.exclude(Q(page_id__in=ids) | Q(title__in=titles)).order_by("path"))
+        report = [{"pageId": o.page_id, "title": o.title, "url": o.page_url, "path": o.path} for o in orphans]
+        Publication.objects.filter(pk=self.publication.pk).update(orphans=report)
+        if not self.publication.dry_run and orphans:
+            PublishedPage.objects.filter(pk__in=[o.pk for o in orphans]).update(orphaned_by=self.publication)
+
+
+def _diff(before: str, after: str, planned: PlannedPage) -> str:
+    def lines(body: str) -> list[str]:
+        return [line for line in _BLOCK_END.sub(r"\1\n", body).splitlines(keepends=True) if line.strip()]
+
+    name = planned.path or planned.key
+    text = "".join(difflib.unified_diff(lines(before), lines(after), f"confluence/{name}", f"bundle/{name}", n=2))
+    return text
+

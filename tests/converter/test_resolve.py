@@ -1,0 +1,83 @@
+"""The resolver hook: relative links and images handed to the caller, anchors planted for other pages; without a
+resolver nothing changes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from confluence.converter import AttachmentLink, LinkTarget, PageLink, TextOnly, convert
+
+from .xml import parse
+
+DOCUMENT = (
+    "# Guide\n\n"
+    "See [the **setup**](setup.md#Install-It), [spec](files/spec.pdf), [gone](../outside.md), [kept](other.txt), "
+    "[web](https://example.com/x.md), [here](#usage), [mail](mailto:a@example.com).\n\n"
+    "![flow](img/flow%20chart.png) ![lost](img/missing.png) ![remote](https://example.com/a.png)\n\n"
+    "## Usage\n\ntext\n\n## Deep dive\n\ntext\n"
+)
+
+
+class Table:
+    def __init__(self, anchors: Collection[str] = ()) -> None:
+        self.asked: list[str] = []
+        self.anchors = anchors
+
+    def link(self, href: str) -> LinkTarget | None:
+        self.asked.append(href)
+        return {
+            "setup.md#Install-It": PageLink("Set up", "DOCS", "Install-It"),
+            "files/spec.pdf": AttachmentLink("spec.pdf"),
+            "../outside.md": TextOnly(),
+        }.get(href)
+
+    def image(self, src: str) -> str | None:
+        self.asked.append(src)
+        return {"img/flow chart.png": "img_flow chart.png"}.get(src)
+
+    def wanted_anchors(self) -> Collection[str]:
+        return self.anchors
+
+
+def test_without_a_resolver_the_output_is_unchanged() -> None:
+    plain = convert(DOCUMENT)
+    class Nothing(Table):
+        def link(self, href: str) -> LinkTarget | None:
+            return None
+
+        def image(self, src: str) -> str | None:
+            return src.rsplit("/", 1)[-1]
+
+    assert convert(DOCUMENT, resolve=Nothing()).body == plain.body
+
+
+def test_links_images_and_anchors_through_a_resolver() -> None:
+    table = Table(anchors=["deep-dive", "not-a-heading"])
+    converted = convert(DOCUMENT, resolve=table)
+    parse(converted.body)  # well-formed
+    body = converted.body
+    # Only relative references are asked about: not absolute URLs, mail links or "#" links.
+    assert table.asked == ["setup.md#Install-It", "files/spec.pdf", "../outside.md", "other.txt",
+                           "img/flow chart.png", "img/missing.png"]
+    assert (
+        '<ac:link ac:anchor="install-it"><ri:page ri:content-title="Set up" ri:space-key="DOCS"></ri:page>'
+        "<ac:link-body>the <strong>setup</strong></ac:link-body></ac:link>"
+    ) in body
+    assert (
+        '<ac:link><ri:attachment ri:filename="spec.pdf"></ri:attachment><ac:link-body>spec</ac:link-body></ac:link>'
+    ) in body
+    assert "<span>gone</span>" in body and '<a href="other.txt">kept</a>' in body
+    assert '<a href="https://example.com/x.md">web</a>' in body
+    assert '<ri:attachment ri:filename="img_flow chart.png"></ri:attachment>' in body
+    assert "<span>lost</span>" in body  # an image with no file keeps its words
+    assert '<ri:url ri:value="https://example.com/a.png"></ri:url>' in body
+    # The anchor another page wants is planted at its heading, beside the one this page's own link wants.
+    assert '<ac:parameter ac:name="">deep-dive</ac:parameter></ac:structured-macro>Deep dive</h2>' in body
+    assert '<ac:parameter ac:name="">usage</ac:parameter></ac:structured-macro>Usage</h2>' in body
+    assert "not-a-heading" not in body
+    assert converted.attachments == ["img/flow chart.png"]
+
+
+def test_wanted_anchors_alone_are_planted() -> None:
+    body = convert("# T\n\n## Install\n\nx\n", resolve=Table(anchors=["install"])).body
+    assert '<h2><ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">install</ac:parameter>' in body
