@@ -290,9 +290,7 @@ def _check_folders(files: dict[str, bytes]) -> None:
     for path in files:
         inside = folders.get(path.casefold())
         if inside is not None:
-            raise BundleError(
-                "bundle_invalid", f"“{path}” is both a file and the folder of “{inside}”.", path=path
-            )
+            raise BundleError("bundle_invalid", f"“{path}” is both a file and the folder of “{inside}”.", path=path)
 
 
 def _mib(value: int) -> str:

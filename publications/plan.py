@@ -13,8 +13,8 @@ import mimetypes
 import posixpath
 import re
 import unicodedata
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 from xml.sax.saxutils import escape, quoteattr
 
@@ -48,6 +48,7 @@ class PlannedPage:
     anchors: set[str] = field(default_factory=set)  # fragments that other pages link to on this page
     files: dict[str, str] = field(default_factory=dict)  # bundle path of each referenced file -> attachment name
     parts: list[str] = field(default_factory=list)  # keys of the parts a split page links to, in order
+    warnings: list[str] = field(default_factory=list)  # about the page as a whole (one too large to split)
 
 
 @dataclass
@@ -540,7 +541,9 @@ class _Linker:
                 target_key, anchor = home, reference.fragment
             else:
                 target = self.by_key[reference.target]
-                self.warnings.append(f"link to {href}: “{target.path or target.key}” has no heading #{reference.fragment}")
+                self.warnings.append(
+                    f"link to {href}: “{target.path or target.key}” has no heading #{reference.fragment}"
+                )
         return PageLink(title=self.by_key[target_key].title, space_key=self.space_key, anchor=anchor)
 
     def image(self, src: str) -> str | None:
@@ -583,7 +586,9 @@ def render_page(plan: Plan, page: PlannedPage, *, space_key: str) -> RenderedPag
         )
         for path in linker.used
     ]
-    return RenderedPage(body=body, labels=list(page.labels), attachments=attachments, warnings=linker.warnings)
+    return RenderedPage(
+        body=body, labels=list(page.labels), attachments=attachments, warnings=[*page.warnings, *linker.warnings]
+    )
 
 
 def media_type(name: str) -> str:
@@ -609,4 +614,228 @@ __all__ = [
     "media_type",
     "plan_bundle",
     "render_page",
+    "split_oversized",
 ]
+
+
+# ---------------------------------------------------------------------- splitting pages over the limit
+
+
+_LINK_DEFINITION = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*\S")
+_FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]]+)\]:")
+_FOOTNOTE_REFERENCE = re.compile(r"\[\^([^\]]+)\](?!:)")
+_SAME_PAGE_LINK = re.compile(r"(\]\(\s*<?)#([^)\s>]+)")
+
+
+def split_oversized(plan: Plan, *, space_key: str, max_body_bytes: int = 1_000_000) -> Plan:
+    """A plan in which no page's rendered body exceeds ``max_body_bytes``: each page over it becomes a parent (its
+    text before the first heading, then links to its parts) with a child page per section, cut at the highest
+    heading level it has; a part still too large is cut again at the next level. Links to a heading of the split
+    page, from other pages or from the page itself, lead to the part that holds the heading. A page that cannot be
+    cut small enough (no headings left) stays as it is, with a warning."""
+    titles = {page.title.casefold() for page in plan.pages}
+    result = Plan(
+        pages=[],
+        broken_links=list(plan.broken_links),
+        files=plan.files,
+        anchor_homes=dict(plan.anchor_homes),
+        folder_pages=dict(plan.folder_pages),
+    )
+    shift: dict[str, int] = {}  # parent key -> how many parts now come before its original children
+    for original in plan.pages:
+        page = replace(original, position=original.position + shift.get(original.parent or "", 0))
+        if page.path is None or _size(result, plan, page, space_key) <= max_body_bytes:
+            result.pages.append(page)
+            continue
+        pages = _split(result, plan, page, space_key=space_key, max_body_bytes=max_body_bytes, titles=titles)
+        result.pages.extend(pages)
+        shift[page.key] = len(page.parts)
+    return result
+
+
+def _size(result: Plan, plan: Plan, page: PlannedPage, space_key: str, pending: list[PlannedPage] | None = None) -> int:
+    # The pages split so far (and the parts of the split under way) override their originals: later entries win.
+    view = Plan(
+        pages=[*plan.pages, *result.pages, *(pending or []), page],
+        broken_links=[],
+        files=plan.files,
+        anchor_homes=result.anchor_homes,
+        folder_pages=plan.folder_pages,
+    )
+    return len(render_page(view, page, space_key=space_key).body.encode())
+
+
+def _split(
+    result: Plan,
+    plan: Plan,
+    page: PlannedPage,
+    *,
+    space_key: str,
+    max_body_bytes: int,
+    titles: set[str],
+    pending: list[PlannedPage] | None = None,
+) -> list[PlannedPage]:
+    """The page, now a parent of its parts, followed by the parts (and theirs), in tree order."""
+    assert page.path is not None
+    definitions, footnotes, kept = _shared_definitions(page.markdown.split("\n"))
+    cuts = _cut_points(kept)
+    if not cuts:
+        page.warnings = [
+            *page.warnings,
+            f"“{page.path}” is over {max_body_bytes:,} bytes in storage format and has no heading left to split at",
+        ]
+        return [page]
+    own_name = posixpath.basename(page.path)
+    # Same-page links ("#install") now lead to other pages: written as links to the file, they are resolved like
+    # links from elsewhere, to whichever part holds the heading.
+    fragments = set(page.anchors) | {m.group(2) for line in kept for m in _SAME_PAGE_LINK.finditer(line)}
+    kept = [_SAME_PAGE_LINK.sub(lambda m: f"{m.group(1)}{own_name}#{m.group(2)}", line) for line in kept]
+
+    def with_definitions(section: list[str]) -> str:
+        text = "\n".join(section).strip("\n")
+        if not text.strip():
+            return ""
+        used = {m.group(1) for m in _FOOTNOTE_REFERENCE.finditer(text)}
+        notes = [line for name, note in footnotes.items() if name in used for line in note]
+        return "\n".join([text, "", *definitions, "", *notes]).rstrip() + "\n"
+
+    sections = [kept[start:end] for start, end in zip(cuts, [*cuts[1:], len(kept)], strict=True)]
+    parts: list[PlannedPage] = []
+    for number, section in enumerate(sections, start=1):
+        heading = first_heading("\n".join(section[:3])) or f"Part {number}"
+        parts.append(
+            PlannedPage(
+                key=f"{page.key}.{number}" if "#" in page.key else f"{page.key}#{number}",
+                path=page.path,
+                title=_part_title(page.title, heading, titles),
+                parent=page.key,
+                position=number - 1,
+                markdown=with_definitions(section),
+                source_dir=page.source_dir,
+                labels=list(page.labels),
+                files=dict(page.files),
+            )
+        )
+    page.markdown = with_definitions(kept[: cuts[0]])
+    page.parts = [part.key for part in parts]
+    _place_anchors(result, page, parts, fragments)
+    ordered = [page]
+    known = [*(pending or []), page, *parts]
+    for part in parts:
+        if _size(result, plan, part, space_key, known) > max_body_bytes:
+            ordered.extend(
+                _split(
+                    result,
+                    plan,
+                    part,
+                    space_key=space_key,
+                    max_body_bytes=max_body_bytes,
+                    titles=titles,
+                    pending=known,
+                )
+            )
+        else:
+            ordered.append(part)
+    return ordered
+
+
+def _heading_lines(lines: list[str]) -> list[tuple[int, int]]:
+    """(line index, level) of every heading outside fenced code: ATX, and setext (a one-line paragraph underlined
+    with = or -; the heading starts at the text's line)."""
+    found: list[tuple[int, int]] = []
+    previous: tuple[int, str] | None = None  # the line before, when it could be a setext heading's text
+    for index, line, in_code in _outside_code(lines):
+        if in_code:
+            previous = None
+            continue
+        atx = _ATX.match(line)
+        underline = _SETEXT.match(line)
+        if atx is not None and atx.group(2):
+            found.append((index, len(atx.group(1))))
+        elif underline is not None and previous is not None:
+            found.append((previous[0], 1 if underline.group(1).startswith("=") else 2))
+        before = lines[index - 1] if index else ""
+        starts_paragraph = not before.strip() and not _NOT_PARAGRAPH.match(line) and atx is None
+        previous = (index, line) if starts_paragraph else None
+    return found
+
+
+def _outside_code(lines: list[str]) -> Iterator[tuple[int, str, bool]]:
+    """Every line with whether it is inside fenced code (the fences themselves count as code)."""
+    fence: str | None = None
+    for index, line in enumerate(lines):
+        opening = _FENCE.match(line)
+        if fence is not None:
+            if opening is not None and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
+                fence = None
+            yield index, line, True
+            continue
+        if opening is not None:
+            fence = opening.group(1)
+        yield index, line, fence is not None
+
+
+def _cut_points(lines: list[str]) -> list[int]:
+    """The lines to cut at: the headings of the highest level there is, except one on the first line (the page's
+    own heading stays with its introduction)."""
+    first = next((index for index, line in enumerate(lines) if line.strip()), 0)
+    headings = [(index, level) for index, level in _heading_lines(lines) if index != first]
+    if not headings:
+        return []
+    top = min(level for _, level in headings)
+    return [index for index, level in headings if level == top]
+
+
+def _shared_definitions(lines: list[str]) -> tuple[list[str], dict[str, list[str]], list[str]]:
+    """Link reference definitions (every part gets them all), footnote definitions (each part gets those it uses),
+    and the remaining lines."""
+    definitions: list[str] = []
+    footnotes: dict[str, list[str]] = {}
+    kept: list[str] = []
+    current: list[str] | None = None
+    for _, line, in_code in _outside_code(lines):
+        if in_code:
+            current = None
+            kept.append(line)
+            continue
+        if current is not None and (line.startswith(("    ", "\t")) or not line.strip()):
+            current.append(line)
+            continue
+        current = None
+        note = _FOOTNOTE_DEFINITION.match(line)
+        if note is not None:
+            current = footnotes.setdefault(note.group(1), [])
+            current.append(line)
+        elif _LINK_DEFINITION.match(line):
+            definitions.append(line)
+        else:
+            kept.append(line)
+    return definitions, footnotes, kept
+
+
+def _part_title(page_title: str, heading: str, titles: set[str]) -> str:
+    base = _clip(f"{page_title}: {heading}")
+    title, counter = base, 2
+    while title.casefold() in titles:
+        title = _clip(f"{page_title}: {heading} ({counter})")
+        counter += 1
+    titles.add(title.casefold())
+    return title
+
+
+def _place_anchors(result: Plan, page: PlannedPage, parts: list[PlannedPage], fragments: set[str]) -> None:
+    """Each fragment wanted of the split page goes to the part (or the parent's intro) that has its heading."""
+    remaining = {unquote(f).lower(): f for f in fragments}
+    page.anchors = set()
+    for holder in [page, *parts]:
+        holder.anchors = set(remaining.values())
+        planted = _planted(holder) if holder.markdown else set()
+        holder.anchors = {remaining[key] for key in planted}
+        for key in planted:
+            result.anchor_homes[(page.key, key)] = holder.key
+            remaining.pop(key)
+    # Links to the split page's parts (from its parent, or a part of a part) resolve through the page's own key.
+    root_key = page.key.split("#", 1)[0]
+    for key, holder_key in list(result.anchor_homes.items()):
+        if key[0] == page.key and root_key != page.key:
+            result.anchor_homes[(root_key, key[1])] = holder_key

@@ -36,10 +36,9 @@ from confluence.client import ConfluenceClient, Page, Property
 from imports.models import ImportRecord
 from imports.services import PROPERTY_KEY, page_hash
 from portal.errors import PortalError
-from publications import plan as planning
 from publications.bundle import read_bundle
 from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
-from publications.plan import Plan, PlannedPage, plan_bundle, render_page
+from publications.plan import Plan, PlannedPage, plan_bundle, render_page, split_oversized
 from publications.services import bundle_limits, confluence_failure
 from publications.throttle import DatabaseThrottle, instance_slot, slots_renew
 from tokens import confluence as instance_confluence
@@ -131,7 +130,7 @@ class _Run:
             raise PortalError("the bundle of this publication is no longer stored", code="bundle_missing")
         bundle = read_bundle(bytes(bundle_row.data), limits=bundle_limits())
         plan = plan_bundle(bundle)
-        plan = planning.split_oversized(plan, space_key=self.publication.space_key, max_body_bytes=settings.PUBLICATION_MAX_PAGE_BYTES)
+        plan = split_oversized(plan, space_key=self.publication.space_key, max_body_bytes=settings.PUBLICATION_MAX_PAGE_BYTES)
         rows = self._rows(plan)
         self.client = instance_confluence.build_client(self.instance, throttle=self.throttle, pool_size=self.concurrency + 2)
         try:
@@ -248,7 +247,10 @@ class _Run:
             connections.close_all()  # this thread's connections only
 
     def _save(self, row: PublicationPage, outcome: _Outcome) -> None:
-        row.status = Status.CREATED if outcome.status == Status.UNCHANGED and row.created_page else outcome.status
+        # A page this publication created (in this run, or in one that died) is reported created, whatever the
+        # resumed run then had to do to it.
+        written = outcome.status in (Status.UNCHANGED, Status.UPDATED)
+        row.status = Status.CREATED if written and row.created_page else outcome.status
         row.action = outcome.action
         row.diff = outcome.diff
         if outcome.page is not None:

@@ -581,7 +581,7 @@ def update_page_property(state: StandinState, request: Request) -> Reply:
         return Reply(200, property_json(prop, request.account_id))
 
 
-# ---------------------------------------------------------------------- attachments (upload and download in v1, list and delete in v2)
+# ---------------------------------------------------------------------- attachments: upload, download in v1; list, delete in v2
 
 
 def attachment_download_path(attachment: AttachmentRecord) -> str:

@@ -64,6 +64,10 @@ class StandinServer:
         self.faults.set(latency_ms=latency_ms)
         self._stats_lock = threading.Lock()
         self._operations: Counter[str] = Counter()
+        # API requests being handled right now, and the most there ever were at once since the last reset: what a
+        # client-side concurrency bound (the portal's pages in flight per instance) is checked against.
+        self._in_flight = 0
+        self.in_flight_peak = 0
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.standin = self
         self.host, self.port = self._httpd.server_address[:2]
@@ -146,10 +150,22 @@ class StandinServer:
         self.faults.reset()
         with self._stats_lock:
             self._operations.clear()
+            self.in_flight_peak = self._in_flight
 
     def count(self, op: str) -> None:
         with self._stats_lock:
             self._operations[op] += 1
+
+    @contextlib.contextmanager
+    def in_flight(self):
+        with self._stats_lock:
+            self._in_flight += 1
+            self.in_flight_peak = max(self.in_flight_peak, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._stats_lock:
+                self._in_flight -= 1
 
     def stats(self) -> dict[str, Any]:
         with self._stats_lock:
@@ -158,6 +174,7 @@ class StandinServer:
             "requests": sum(operations.values()),
             "operations": operations,
             "faults_injected": self.faults.injected,
+            "in_flight_peak": self.in_flight_peak,
             "data": self.state.counts(),
             # Successful writes since the last reset: "a second run made no page version and uploaded nothing".
             "writes": self.state.writes(),
@@ -255,7 +272,8 @@ class _Handler(BaseHTTPRequestHandler):
             if path.startswith(CONTROL):
                 self._control(path, query)
             elif path.startswith(api.V2) or path.startswith(api.V1):
-                self._api(path, query)
+                with self.standin.in_flight():
+                    self._api(path, query)
             else:
                 self._web(path, query)
         except _Dropped:

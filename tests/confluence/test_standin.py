@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from confluence.client import ConfluenceClient
 from confluence.errors import RateLimited
-from confluence.standin import StandinServer
+from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
 from tests.confluence.conftest import FakeTime, make_client
 
 
@@ -88,6 +89,7 @@ def test_reset_restores_the_seed(client: ConfluenceClient, standin: StandinServe
         "requests": 0,
         "operations": {},
         "faults_injected": 0,
+        "in_flight_peak": 0,
         "data": {"spaces": 2, "pages": 2, "users": 300, "attachments": 0},
         "writes": {"page_versions": 0, "attachment_versions": 0, "attachments_deleted": 0},
     }
@@ -130,3 +132,13 @@ def test_command_line_runs_a_server(fake_time: FakeTime) -> None:
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_the_peak_of_requests_in_flight_is_counted(standin) -> None:
+    standin.set_knobs(latency_ms=100)
+    url = f"{standin.url}/wiki/api/v2/spaces"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: requests.get(url, auth=(DEFAULT_EMAIL, DEFAULT_TOKEN), timeout=5), range(4)))
+    assert standin.stats()["in_flight_peak"] == 4
+    standin.reset()
+    assert standin.stats()["in_flight_peak"] == 0

@@ -41,6 +41,7 @@ class Table:
 
 def test_without_a_resolver_the_output_is_unchanged() -> None:
     plain = convert(DOCUMENT)
+
     class Nothing(Table):
         def link(self, href: str) -> LinkTarget | None:
             return None
@@ -57,8 +58,14 @@ def test_links_images_and_anchors_through_a_resolver() -> None:
     parse(converted.body)  # well-formed
     body = converted.body
     # Only relative references are asked about: not absolute URLs, mail links or "#" links.
-    assert table.asked == ["setup.md#Install-It", "files/spec.pdf", "../outside.md", "other.txt",
-                           "img/flow chart.png", "img/missing.png"]
+    assert table.asked == [
+        "setup.md#Install-It",
+        "files/spec.pdf",
+        "../outside.md",
+        "other.txt",
+        "img/flow chart.png",
+        "img/missing.png",
+    ]
     assert (
         '<ac:link ac:anchor="install-it"><ri:page ri:content-title="Set up" ri:space-key="DOCS"></ri:page>'
         "<ac:link-body>the <strong>setup</strong></ac:link-body></ac:link>"

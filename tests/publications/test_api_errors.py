@@ -222,3 +222,15 @@ def test_the_list_is_the_instances_own_newest_first_and_paginated(api, standin):
     assert [p["publicationId"] for p in rest["results"]] == ids[:1]
     assert api.get("/api/v1/publications", {"state": "bogus"}).json()["error"]["code"] == "invalid_request"
     assert len(api.get("/api/v1/publications", {"state": "queued"}).json()["results"]) == 3
+
+
+def test_markdown_that_is_not_utf8_is_refused_and_named(api):
+    error = error_of(post_bundle(api, make_zip({"a.md": b"# A", "latin.md": "# Caf\xe9".encode("latin-1")})), 400,
+                     "bundle_invalid", "bundle")
+    assert "latin.md" in error["message"]
+
+
+def test_a_cycle_of_declared_parents_is_refused(api):
+    files = {"a.md": b"---\nparent: b.md\n---\n# A\n", "b.md": b"---\nparent: a.md\n---\n# B\n"}
+    error = error_of(post_bundle(api, make_zip(files)), 400, "bundle_invalid", "bundle")
+    assert "a.md" in error["message"] or "b.md" in error["message"]

@@ -87,7 +87,11 @@ def test_a_bundle_error_speaks_the_api_error_shape() -> None:
     assert isinstance(error, PortalError)
     assert (error.code, error.status, error.field) == ("bundle_invalid", 400, "bundle")
     too_big = refused(make_zip(GOOD), BundleLimits(max_files=1))
-    assert (too_big.code, too_big.status, too_big.extra) == ("bundle_too_large", 413, {"path": "docs-v1/guide/setup.md"})
+    assert (too_big.code, too_big.status, too_big.extra) == (
+        "bundle_too_large",
+        413,
+        {"path": "docs-v1/guide/setup.md"},
+    )
 
 
 # ---------------------------------------------------------------------- not an archive

@@ -72,7 +72,11 @@ def test_folders_become_parents_in_file_order(plan: Plan) -> None:
     ]
     positions = {page.key.removeprefix("handbook/"): page.position for page in plan.pages}
     assert [positions[k] for k in ("getting-started.md", "faq.md", "guide/index.md", "ops/", "team/")] == [
-        0, 1, 2, 3, 6
+        0,
+        1,
+        2,
+        3,
+        6,
     ]
     made_up = plan.page("handbook/ops/")
     assert (made_up.path, made_up.source_dir, made_up.markdown) == (None, "handbook/ops", "")
@@ -162,14 +166,19 @@ def test_the_same_tree_from_a_tar_gz_plans_the_same(plan: Plan) -> None:
 def test_bundle_root_files_without_an_index_are_roots() -> None:
     planned = plan_bundle(bundle_of({"b.md": b"# B", "a.md": b"# A", "sub/c.md": b"# C"}))
     assert [(p.key, p.parent, p.position) for p in planned.pages] == [
-        ("a.md", None, 0), ("b.md", None, 1), ("sub/", None, 2), ("sub/c.md", "sub/", 0)
+        ("a.md", None, 0),
+        ("b.md", None, 1),
+        ("sub/", None, 2),
+        ("sub/c.md", "sub/", 0),
     ]
 
 
 def test_index_md_wins_over_readme_md_which_becomes_a_child() -> None:
     planned = plan_bundle(bundle_of({"d/index.md": b"# Index", "d/README.md": b"# Readme", "d/x.md": b"# X"}))
     assert [(p.key, p.parent) for p in planned.pages] == [
-        ("d/index.md", None), ("d/README.md", "d/index.md"), ("d/x.md", "d/index.md")
+        ("d/index.md", None),
+        ("d/README.md", "d/index.md"),
+        ("d/x.md", "d/index.md"),
     ]
 
 
@@ -214,9 +223,7 @@ def test_a_missing_image_keeps_its_words_and_warns() -> None:
 
 
 def test_front_matter_parent_moves_a_page() -> None:
-    planned = plan_bundle(
-        bundle_of({"a.md": b"# A", "b/x.md": b"---\nparent: ../a.md\n---\n# X", "b/y.md": b"# Y"})
-    )
+    planned = plan_bundle(bundle_of({"a.md": b"# A", "b/x.md": b"---\nparent: ../a.md\n---\n# X", "b/y.md": b"# Y"}))
     assert {p.key: p.parent for p in planned.pages} == {"a.md": None, "b/": None, "b/x.md": "a.md", "b/y.md": "b/"}
 
 

@@ -7,6 +7,9 @@ run writes nothing.
 
 from __future__ import annotations
 
+import random
+import string
+
 import pytest
 
 from imports.models import ImportRecord
@@ -203,3 +206,29 @@ def test_a_tar_gz_bundle_publishes_too(api, standin):
     assert result["state"] == "succeeded"
     assert [p["title"] for p in result["pages"]] == ["Tarred"]
     assert Publication.objects.get().bundle_bytes > 0
+
+
+def test_a_3_mb_file_becomes_a_parent_and_children_instead_of_a_413(api, standin):
+    words = random.Random(13)
+    vocabulary = ["".join(words.choice(string.ascii_lowercase) for _ in range(words.randint(2, 9))) for _ in range(5000)]
+
+    def paragraph() -> str:  # varied text, as a real book: a repeated line would be refused as a zip bomb
+        return " ".join(words.choice(vocabulary) for _ in range(180)) + ".\n\n"
+
+    sections = "".join(f"## Chapter {n}\n\n" + "".join(paragraph() for _ in range(55)) for n in range(1, 51))
+    big = ("# The big book\n\nIntroduction.\n\n" + sections).encode()
+    assert len(big) > 3 * 2**20
+
+    result = publish(api, {"book/README.md": big, "book/other.md": b"# Other\n\nSee [chapter 7](README.md#chapter-7).\n"})
+
+    assert result["state"] == "succeeded", [p.get("error") for p in result["pages"]]
+    parent = next(p for p in result["pages"] if p["title"] == "The big book")
+    parts = [p for p in result["pages"] if p["path"].startswith("book/README.md") and p is not parent]
+    assert len(parts) >= 4
+    limit = 1024 * 1024
+    for page in [parent, *parts]:
+        stored = standin_page(standin, page["pageId"])
+        assert len(stored.body.encode()) <= limit
+    assert all(standin_page(standin, p["pageId"]).parent_id == int(parent["pageId"]) for p in parts)
+    book = standin_page(standin, parent["pageId"]).body
+    assert all(f'ri:content-title="{p["title"]}"' in book for p in parts)  # the parent links to its parts
