@@ -1,5 +1,10 @@
 """`portal-publish PATH...`: a folder becomes one bundle, published through the publications API, waited for,
-and reported page by page (status and URL), with exit codes, JSON, GitHub annotations and a job summary."""
+and reported page by page (status and URL), with exit codes, JSON, GitHub annotations and a job summary.
+
+Against the small server of `fake_publications.py`, which speaks the shared contract and records exactly what
+the client sent (fields, bundle members, Idempotency-Key), and can be told to replay, fail or hang;
+`test_publish_portal.py` runs the same paths against the real portal and worker.
+"""
 
 from __future__ import annotations
 

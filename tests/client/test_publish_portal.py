@@ -64,10 +64,12 @@ def test_a_folder_with_images_and_links_publishes_then_a_second_run_is_all_uncha
 
     assert first.code == 0, first.err + first.out
     lines = first.out.splitlines()
-    assert lines[-1] == "succeeded: 3 pages (3 created)"
-    handbook = page_titled(standin, "DOCS", "Handbook")
+    # guide/ has no index.md: a plain page for the folder holds its pages.
+    assert lines[-1] == "succeeded: 4 pages (4 created)", first.out
+    handbook, guide = page_titled(standin, "DOCS", "Handbook"), page_titled(standin, "DOCS", "Guide")
     setup = page_titled(standin, "DOCS", "Setup")
-    assert setup.parent_id == handbook.id and page_titled(standin, "DOCS", "Usage").parent_id == handbook.id
+    assert guide.parent_id == handbook.id
+    assert setup.parent_id == guide.id and page_titled(standin, "DOCS", "Usage").parent_id == guide.id
     assert {a.title for a in handbook.attachments.values()} == {"logo.png"}
     assert {a.title for a in setup.attachments.values()} == {"flow.png"}
     assert page_titled(standin, "DOCS", "Work in progress") is None, ".mdignore'd drafts stay home"
@@ -81,7 +83,7 @@ def test_a_folder_with_images_and_links_publishes_then_a_second_run_is_all_uncha
     second = run_cli("docs", "--space", "DOCS", "--source-ref", "acme/handbook@c2", "--exclude", "*.tmp")
 
     assert second.code == 0, second.err
-    assert second.out.splitlines()[-1] == "succeeded: 3 pages (3 unchanged)"
+    assert second.out.splitlines()[-1] == "succeeded: 4 pages (4 unchanged)", second.out
     assert page_titled(standin, "DOCS", "Setup").version == setup.version
 
 
@@ -96,10 +98,10 @@ def test_a_dry_run_prints_the_preview_and_writes_nothing(portal, worker, standin
     assert result.code == 0, result.err
     out = result.out.splitlines()
     setup_line = next(line for line in out if " guide/setup.md " in line)
-    assert setup_line.startswith("would update ")
+    assert setup_line.startswith("would update  guide/setup.md ")
     assert any(line.startswith("+") and "twice" in line for line in out), result.out
     assert any(line.startswith("-") and "twice" not in line and not line.startswith("---") for line in out)
-    assert out[-1].startswith("dry run: succeeded: 3 pages (") and "1 would update" in out[-1]
+    assert out[-1] == "dry run: succeeded: 4 pages (3 unchanged, 1 would update)", result.out
     assert page_titled(standin, "DOCS", "Setup").version == version
 
 
@@ -120,7 +122,10 @@ def test_a_failing_page_gives_exit_1_and_an_annotation(portal, worker, standin, 
     annotations = [line for line in result.out.splitlines() if line.startswith("::error ")]
     assert len(annotations) == 1
     assert annotations[0].startswith("::error file=docs/guide/clash.md,title=portal-publish%3A title_exists::Clash: ")
-    assert result.out.splitlines()[-1 - len(annotations)].startswith("partial: 4 pages (3 created, 1 failed)")
+    assert result.out.splitlines()[-2 - len(annotations):-len(annotations)] == [
+        "partial: 5 pages (4 created, 1 failed)",
+        "hint: title_exists: a page with this title exists; pass --overwrite to update it",
+    ]
     assert "| ❌ | Clash | `guide/clash.md` | failed: title_exists: " in summary.read_text()
 
 
@@ -147,3 +152,25 @@ def test_ctrl_c_while_the_publication_waits_for_a_worker(portal, tmp_path):
         f"'portal-publish status {publication.pk} --wait' or GET "
     )
     assert publication.state == "queued"
+
+
+def test_orphans_and_links_out_of_the_bundle_are_reported(portal, worker, standin, tmp_path, monkeypatch):
+    docs = docs_tree(tmp_path)
+    assert run_cli("docs", "--space", "DOCS", "--source-ref", "acme/handbook@c1").code == 0
+    (docs / "guide" / "usage.md").unlink()
+    write(docs / "index.md", "# Handbook\n\nSee [the changelog](../CHANGELOG.md).\n\n![logo](images/logo.png)\n")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+
+    result = run_cli("docs", "--space", "DOCS", "--source-ref", "acme/handbook@c2", "--github")
+
+    assert result.code == 0, result.out + result.err
+    usage = page_titled(standin, "DOCS", "Usage")
+    assert usage is not None, "an orphan is reported, never deleted"
+    out = result.out.splitlines()
+    assert any(line.startswith("orphan     guide/usage.md  \"Usage\"") for line in out), result.out
+    assert "broken     index.md: link to ../CHANGELOG.md leaves the bundle" in out
+    assert any(
+        line.startswith("::warning file=docs/index.md,title=portal-publish%3A broken link::link to ../CHANGELOG.md")
+        for line in out
+    )
+    assert any(line.startswith("::notice title=portal-publish%3A orphaned page::\"Usage\"") for line in out)

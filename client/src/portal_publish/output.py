@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from portal_publish.errors import ClientError
+from portal_publish.errors import HINTS, ClientError
 
 TERMINAL_STATES = frozenset({"succeeded", "failed", "partial"})
 STATUS_STYLES = {
@@ -107,6 +107,14 @@ class Output:
         if publication.get("error"):
             error = publication["error"]
             self.out(f"error: {error.get('code', '')}: {error.get('message', '')}", "bold red")
+        # What to do about the pages that did not go through, once per kind, in the client's own options.
+        codes = {
+            (page.get("error") or {}).get("code") or ("drifted" if "drifted" in {page.get("status"), page.get("action")}
+                                                      else None)
+            for page in pages
+        }
+        for code in sorted(c for c in codes if c in HINTS):
+            self.out(f"hint: {code}: {HINTS[code]}")
 
     def _page(self, page: dict[str, Any], *, dry_run: bool, width: int) -> None:
         if dry_run:
@@ -114,7 +122,7 @@ class Output:
             word = f"would {word}" if word in {"create", "update"} else word
         else:
             word = page.get("status") or "?"
-        parts = [f"{word:<10}", f"{page.get('path', ''):<{width}}", f"\"{page.get('title', '')}\""]
+        parts = [f"{word:<{12 if dry_run else 10}}", f"{page.get('path', ''):<{width}}", f"\"{page.get('title', '')}\""]
         error = page.get("error")
         if error:
             parts.append(f"{error.get('code', '')}: {' '.join(str(error.get('message', '')).split())}")
