@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from portal_publish import __version__
 from portal_publish.api import PortalApi, Transport
@@ -331,6 +331,7 @@ class Run:
     def status(self) -> int:
         api = self.api()
         self.publication_id = self.args.publication_id
+        self.publication_url = f"{self.base_url}/api/v1/publications/{quote(self.publication_id, safe='')}"
         self.github = GitHub(self.output) if self.args.github else None
         if self.args.wait:
             publication = self.wait(api, label=f"Publication {self.publication_id}")
