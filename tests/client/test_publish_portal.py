@@ -174,3 +174,28 @@ def test_orphans_and_links_out_of_the_bundle_are_reported(portal, worker, standi
         for line in out
     )
     assert any(line.startswith("::notice title=portal-publish%3A orphaned page::\"Usage\"") for line in out)
+
+
+def test_a_page_edited_in_confluence_is_a_drift_warning_until_overwrite_force(portal, worker, standin, tmp_path,
+                                                                            monkeypatch):
+    docs = docs_tree(tmp_path)
+    assert run_cli("docs", "--space", "DOCS").code == 0
+    setup = page_titled(standin, "DOCS", "Setup")
+    setup.body, setup.version = "<p>Edited by hand.</p>", setup.version + 1
+    write(docs / "guide" / "setup.md", "# Setup\n\nNew text.\n")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+
+    kept = run_cli("docs", "--space", "DOCS", "--github")
+
+    assert kept.code == 1
+    out = kept.out.splitlines()
+    assert any(line.startswith("drifted     guide/setup.md ") for line in out), kept.out
+    assert "hint: drifted: the page was edited in Confluence since the portal wrote it; --overwrite=force replaces the edit" in out
+    assert any(line.startswith("::warning file=docs/guide/setup.md,title=portal-publish%3A drifted::Setup: ") for line in out)
+    assert setup.body == "<p>Edited by hand.</p>"
+
+    forced = run_cli("docs", "--space", "DOCS", "--overwrite=force")
+
+    assert forced.code == 0, forced.out
+    assert any(line.startswith("updated     guide/setup.md ") for line in forced.out.splitlines())
+    assert "New text." in setup.body
