@@ -29,7 +29,7 @@ from typing import Any
 from bench.common import REPO, STARTED_PIDS
 
 # The order of the table: the converter, then the import API, then the directory sync.
-MODULES = ("converter", "imports", "directory", "dashboard")
+MODULES = ("converter", "imports", "directory", "dashboard", "publications")
 RESULTS = REPO / "bench-results"
 FIELDS = ("figure", "value", "unit", "baseline", "ratio", "target", "met", "details")
 

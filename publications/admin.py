@@ -91,7 +91,7 @@ class PublicationAdmin(ReadOnly, admin.ModelAdmin):
                                 "created_at", "bundle_bytes", "files", "bundle_sha256"]}),
         ("Target", {"fields": ["space_key", "space_id", "root_parent_id", "overwrite", "source_ref", "version_message",
                                "dry_run"]}),
-        ("Progress", {"fields": ["state", "progress", "started_at", "finished_at", "attempts", "worker",
+        ("Progress", {"fields": ["started_at", "finished_at", "attempts", "worker",
                                  "requests_made", "error_code", "error_message", "orphan_list", "broken_link_list"]}),
     ]
     readonly_fields = [f for fieldset in fieldsets for f in fieldset[1]["fields"]]

@@ -182,8 +182,6 @@ class PublishedPage(models.Model):
     path = models.CharField(max_length=1000, blank=True)
     version = models.PositiveIntegerField()  # the version the portal last wrote
     content_hash = models.CharField(max_length=64, blank=True)
-    property_id = models.CharField(max_length=64, blank=True)
-    property_version = models.PositiveIntegerField(null=True, blank=True)
     # {file name: {"id": attachment id, "sha256": hex}} as last uploaded.
     attachments = models.JSONField(default=dict, blank=True)
     publication = models.ForeignKey(Publication, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

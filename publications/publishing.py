@@ -6,8 +6,11 @@ finishes, and a page id the moment Confluence gives it, so a run that dies is re
 are skipped, a page created just before the crash is found by its title (created since this publication began) and
 used, never created twice.
 
-Whether a page changed is the import's rule (`imports.services.page_hash` over title and storage body, kept in the
-same page property); whether someone edited it in Confluence is its version against the one the portal last wrote.
+Whether a page changed is the import's rule (`imports.services.page_hash` over title and storage body), compared with
+what the portal recorded when it last wrote the page; whether someone edited it in Confluence is its version against
+the one the portal last wrote. The versions of every known page come in one request per 250 pages, so a run that
+changes nothing costs a request or two. The import's page property (its content hash) is read when a page an import
+wrote is adopted, and not written: the portal's own record serves publications, and it saves a request a page.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ import os
 import re
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -32,7 +35,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from confluence import errors as cf
-from confluence.client import ConfluenceClient, Page, Property
+from confluence.client import ConfluenceClient, Page
 from imports.models import ImportRecord
 from imports.services import PROPERTY_KEY, page_hash
 from portal.errors import PortalError
@@ -40,7 +43,7 @@ from publications.bundle import read_bundle
 from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
 from publications.plan import Plan, PlannedPage, plan_bundle, render_page, split_oversized
 from publications.services import bundle_limits, confluence_failure
-from publications.throttle import DatabaseThrottle, instance_slot, slots_renew
+from publications.throttle import DatabaseThrottle, slot_acquire, slot_release, slots_renew
 from tokens import confluence as instance_confluence
 
 logger = logging.getLogger(__name__)
@@ -111,12 +114,29 @@ class _Run:
         self.attempt = publication.attempts
         self.holder = f"{worker_name()}/{uuid.uuid4().hex[:8]}"
         self.concurrency = max(1, settings.PUBLICATION_CONCURRENCY_PER_INSTANCE)
-        self.throttle = DatabaseThrottle(self.instance.pk)
+        # A page takes one of the instance's slots with its first Confluence request and gives it back when it is
+        # done: pages that need no request (unchanged, known from the batch read) never queue for one.
+        self.local = threading.local()
+        self.throttle = DatabaseThrottle(self.instance.pk, before_request=self._hold_slot)
+        self.beaten = time.monotonic()
         self.client: ConfluenceClient | None = None
         self.ids: dict[str, str] = {}  # plan key -> page id, for children
         self.failed_keys: set[str] = set()
         self.lock = threading.Lock()
         self.first_started = publication.started_at or timezone.now()
+        self.asked: set[str] = set()
+        self.current_pages: dict[str, Page] = {}
+
+    def _hold_slot(self) -> None:
+        if getattr(self.local, "slot", None) is None:
+            holder = f"{self.holder}/{threading.get_ident()}"
+            self.local.slot = (slot_acquire(self.instance.pk, holder), holder)
+
+    def _release_slot(self) -> None:
+        held = getattr(self.local, "slot", None)
+        if held is not None:
+            slot_release(self.instance.pk, held[0], held[1])
+            self.local.slot = None
 
     def close(self) -> None:
         if self.client is not None:
@@ -145,6 +165,8 @@ class _Run:
             elif row.is_finished:
                 self.failed_keys.add(row.key)
         todo = [row for row in rows if not row.is_finished]
+        self._prefetch(todo)
+        self._release_slot()  # taken by this thread's space and batch reads
         self._schedule(todo, by_key, plan)
         self._orphans(rows)
         rows = list(self.publication.pages.all())
@@ -156,6 +178,20 @@ class _Run:
             self.finish(State.PARTIAL)
         else:
             self.finish(State.SUCCEEDED)
+
+    def _prefetch(self, todo: list[PublicationPage]) -> None:
+        """The current version (and, for a dry run, body) of every page this run may have written before."""
+        known = PublishedPage.objects.filter(instance=self.instance, space_id=self.publication.space_id).filter(
+            Q(title__in=[row.title for row in todo]) | Q(page_id__in=[row.page_id for row in todo if row.page_id])
+        )
+        ids = [page.page_id for page in known if self._same_tree(page)]
+        assert self.client is not None
+        try:
+            found = self.client.pages_by_id(ids, with_body=self.publication.dry_run) if ids else {}
+        except cf.ConfluenceError as error:
+            raise confluence_failure(error) from error
+        self.asked = set(ids)
+        self.current_pages = {pid: page for pid, page in found.items() if page.status == "current"}
 
     def _rows(self, plan: Plan) -> list[PublicationPage]:
         rows = list(self.publication.pages.order_by("order"))
@@ -194,12 +230,14 @@ class _Run:
                 if not running:
                     break
                 finished, _ = wait(list(running), timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
-                self.heartbeat()
+                if time.monotonic() - self.beaten >= HEARTBEAT_SECONDS:
+                    self.heartbeat()  # each finished page reports too (in _save); this covers long pages
                 for future in finished:
                     running.pop(future)
                     future.result()  # a job's own errors are saved on its page; this re-raises only Superseded
 
     def heartbeat(self) -> None:
+        self.beaten = time.monotonic()
         alive = Publication.objects.filter(
             pk=self.publication.pk, state=State.RUNNING, attempts=self.attempt
         ).update(heartbeat_at=timezone.now())
@@ -223,8 +261,7 @@ class _Run:
         try:
             parent_id = self.publication.root_parent_id if not planned.parent else self.ids[planned.parent]
             try:
-                with instance_slot(self.instance.pk, f"{self.holder}/{threading.get_ident()}"):
-                    outcome = self._page(row, planned, plan, parent_id)
+                outcome = self._page(row, planned, plan, parent_id)
             except cf.ConfluenceError as error:
                 outcome = _Outcome(Status.FAILED, error=confluence_failure(error))
             except PortalError as error:
@@ -244,6 +281,7 @@ class _Run:
                 else:
                     self.failed_keys.add(row.key)
         finally:
+            self._release_slot()
             connections.close_all()  # this thread's connections only
 
     def _save(self, row: PublicationPage, outcome: _Outcome) -> None:
@@ -304,6 +342,8 @@ class _Run:
         return not page.source_prefix and page.root_parent_id == self.publication.root_parent_id
 
     def _current(self, page_id: str, *, with_body: bool = False) -> Page | None:
+        if page_id in self.asked:
+            return self.current_pages.get(page_id)
         assert self.client is not None
         try:
             page = self.client.page(page_id, with_body=with_body)
@@ -330,7 +370,12 @@ class _Run:
             if outcome.status == Status.FAILED or outcome.status == Status.DRIFTED:
                 return outcome
             attachments = self._attachments(outcome, rendered, current.id, known.attachments, listed=False)
-            self._remember(outcome.page or current, planned, digest, parent_id, attachments=attachments)
+            untouched = (
+                outcome.status == Status.UNCHANGED and attachments == known.attachments and known.orphaned_by_id is None
+                and known.path == (planned.path or planned.key) and known.publication_id is not None
+            )
+            if not untouched:  # the record already says all of it: spare a write per unchanged page
+                self._remember(outcome.page or current, planned, digest, parent_id, attachments=attachments)
             return outcome
 
         record = self._record(row, planned, parent_id, digest)
@@ -346,11 +391,9 @@ class _Run:
         # The page id is kept before anything else can fail: a retry finds it here instead of creating it again.
         row.page_id, row.page_url, row.created_page = page.id, page.web_url or "", True
         PublicationPage.objects.filter(pk=row.pk).update(page_id=page.id, page_url=row.page_url, created_page=True)
-        known = self._remember(page, planned, digest, parent_id, attachments={})
+        self._remember(page, planned, digest, parent_id, attachments={})
         self._finish_record(record, ImportRecord.Operation.CREATED, page)
         outcome = _Outcome(Status.CREATED, page=page, record=record)
-        prop = self.client.create_property(page.id, PROPERTY_KEY, self._provenance(digest))
-        PublishedPage.objects.filter(pk=known.pk).update(property_id=prop.id, property_version=prop.version)
         if rendered.labels:
             self.client.add_labels(page.id, list(rendered.labels))
         attachments = self._attachments(outcome, rendered, page.id, {}, listed=False)
@@ -386,7 +429,7 @@ class _Run:
         if isinstance(value, dict) and value.get("contentHash") == digest and existing.parent_id == parent_id:
             outcome = _Outcome(Status.CREATED if ours else Status.UNCHANGED, page=existing)
         else:
-            outcome = self._update(row, planned, rendered, digest, parent_id, existing, None, current_property)
+            outcome = self._update(row, planned, rendered, digest, parent_id, existing, None)
         if outcome.status in (Status.FAILED, Status.DRIFTED):
             return outcome
         if ours:
@@ -397,8 +440,7 @@ class _Run:
         return outcome
 
     def _update(
-        self, row, planned, rendered, digest, parent_id, current: Page, known: PublishedPage | None,
-        prop: Property | None | bool = True,
+        self, row, planned, rendered, digest, parent_id, current: Page, known: PublishedPage | None
     ) -> _Outcome:
         assert self.client is not None
         record = self._record(row, planned, parent_id, digest)
@@ -422,30 +464,9 @@ class _Run:
             return self._failed(record, error)
         row.page_id = page.id
         self._finish_record(record, ImportRecord.Operation.UPDATED, page)
-        provenance = self._provenance(digest)
-        if known is not None and known.property_id and known.property_version:
-            current_property = Property(known.property_id, PROPERTY_KEY, None, known.property_version)
-            try:
-                saved = self.client.update_property(page.id, current_property, provenance)
-            except cf.VersionConflict:
-                saved = self.client.set_property(page.id, PROPERTY_KEY, provenance)
-        else:
-            saved = self.client.set_property(page.id, PROPERTY_KEY, provenance, current=prop)
-        if known is not None:
-            PublishedPage.objects.filter(pk=known.pk).update(property_id=saved.id, property_version=saved.version)
-            known.property_id, known.property_version = saved.id, saved.version
         if rendered.labels:
             self.client.add_labels(page.id, list(rendered.labels))
         return _Outcome(Status.UPDATED, page=page, record=record)
-
-    def _provenance(self, digest: str) -> dict[str, Any]:
-        return {
-            "publicationId": str(self.publication.pk),
-            "sourceRef": self.publication.source_ref,
-            "tokenHint": self.publication.token_hint,
-            "contentHash": digest,
-            "importedAt": timezone.now().isoformat(),
-        }
 
     def _listed_attachments(self, page_id: str) -> dict[str, dict[str, str]]:
         """A page the portal has no record of: its attachments as Confluence lists them, with the hash the portal

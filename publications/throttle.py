@@ -39,10 +39,12 @@ class DatabaseThrottle:
         instance_id: int,
         *,
         on_wait: Callable[[], None] | None = None,
+        before_request: Callable[[], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.instance_id = instance_id
         self._on_wait = on_wait or (lambda: None)
+        self._before_request = before_request
         self._sleep = sleep
         self._checked_at = 0.0
         self._paused_until: dt.datetime | None = None
@@ -59,6 +61,8 @@ class DatabaseThrottle:
         return self._paused_until
 
     def wait(self) -> None:
+        if self._before_request is not None:
+            self._before_request()  # e.g. take one of the instance's slots for the page this thread writes
         while True:
             until = self._read()
             remaining = (until - timezone.now()).total_seconds() if until else 0.0
@@ -117,17 +121,19 @@ def slot_release(instance_id: int, number: int, holder: str) -> None:
     )
 
 
-@contextmanager
-def instance_slot(
-    instance_id: int, holder: str, *, on_wait: Callable[[], None] | None = None, sleep: Callable[[float], None] = time.sleep
-) -> Iterator[int]:
-    """Hold one of the instance's slots for the duration of the block, waiting for one to free up."""
+def slot_acquire(instance_id: int, holder: str, *, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Take one of the instance's slots, waiting for one to free up."""
     number = slot_try(instance_id, holder)
     while number is None:
-        if on_wait is not None:
-            on_wait()
         sleep(SLOT_POLL_SECONDS)
         number = slot_try(instance_id, holder)
+    return number
+
+
+@contextmanager
+def instance_slot(instance_id: int, holder: str, *, sleep: Callable[[float], None] = time.sleep) -> Iterator[int]:
+    """Hold one of the instance's slots for the duration of the block, waiting for one to free up."""
+    number = slot_acquire(instance_id, holder, sleep=sleep)
     try:
         yield number
     finally:

@@ -52,3 +52,7 @@ def fake_sleep(monkeypatch):
     instance_confluence._clients.clear()
     yield fake
     instance_confluence._clients.clear()
+
+
+# Real background worker processes, for every suite that needs one (publications, the admin's directory sync).
+from tests.publications.workers import start_worker  # noqa: E402,F401

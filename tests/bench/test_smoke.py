@@ -32,7 +32,7 @@ def smoke_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.
     output = tmp_path_factory.mktemp("bench") / "latest.json"
     result = subprocess.run(
         [sys.executable, "-m", "bench.run", "--smoke", "--output", str(output)],
-        cwd=REPO, capture_output=True, text=True, timeout=180, check=False,
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
     )
     assert output.exists(), f"no JSON written; stderr:\n{result.stderr[-3000:]}"
     return result, json.loads(output.read_text())
@@ -53,7 +53,7 @@ def test_smoke_run_reports_every_figure_in_the_shape_of_the_table(smoke_results)
     for expected in IMPORT_FIGURES:
         assert any(expected in name for name in names), f"{expected!r} missing from {names}"
     # The other modules are in the table too, measured or marked "not available", never silently absent.
-    for module in ("converter", "directory"):
+    for module in ("converter", "directory", "publications"):
         assert any(item.get("module") == module or item["figure"].startswith(module) for item in figures), module
     assert result.stdout.startswith("| figure | value | baseline | ratio | target | met |")
 
@@ -67,6 +67,21 @@ def test_smoke_run_measures_the_import_figures(smoke_results) -> None:
         assert "error" not in item["details"], f"{name}: {item['details']}"
     calls = [item for name, item in rows.items() if name.startswith("Confluence calls per import")]
     assert all(isinstance(item["value"], int) for item in calls)
+
+
+@pytest.mark.slow
+def test_smoke_run_measures_the_publication_figures(smoke_results) -> None:
+    _, data = smoke_results
+    rows = [item for item in data["figures"] if item.get("module") == "publications"]
+    names = [item["figure"] for item in rows]
+    for run in ("first run", "second run, nothing changed"):
+        for what in ("wall time", "Confluence requests"):
+            assert any(run in name and what in name for name in names), f"{run} {what} missing from {names}"
+    for item in rows:
+        assert item["value"] is not None and "error" not in item["details"], item
+        assert item["details"]["fewest_requests"] >= 2 and item["details"]["minimum_seconds"] >= 0
+    second = next(item for item in rows if "second run" in item["figure"] and "requests" in item["figure"])
+    assert second["details"]["statuses"] == {"unchanged": second["details"]["pages_planned"]}
 
 
 def test_no_benchmark_process_outlives_the_run(smoke_results) -> None:

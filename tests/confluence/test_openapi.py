@@ -206,6 +206,7 @@ def recorded() -> Recorder:
         confluence.page(page.id)
         confluence.page_by_title(docs.id, "Contract", with_body=True)
         list(confluence.iter_pages(docs.id, limit=7))
+        assert set(confluence.pages_by_id([page.id, docs.homepage_id or ""], with_body=True)) == {page.id, docs.homepage_id}
         confluence.update_page(page_id=page.id, title="Contract", body="<p>b</p>", version=2, message="why")
         confluence.add_labels(page.id, ["one", "two"])
         confluence.labels(page.id)

@@ -9,7 +9,6 @@ from rest_framework.test import APIClient
 
 from tests.imports.conftest import bearer_client, make_instance, page_titled, standin, standin_session  # noqa: F401
 from tests.publications.archives import make_zip
-from tests.publications.workers import start_worker  # noqa: F401 - a fixture
 from tokens.services import token_issue
 
 SMALL = {"docs/README.md": b"# Docs\n\nWelcome.\n", "docs/guide.md": b"# Guide\n\nSee [the docs](README.md).\n"}

@@ -31,6 +31,11 @@
     bar.value = data.done;
     count.textContent = data.done + " / " + data.total;
     state.textContent = data.state;
+    if (data.pages.length > document.querySelectorAll(".page-status").length) {
+      // The worker has just planned the pages: load the table of them once, then follow it in place.
+      window.location.reload();
+      return;
+    }
     for (const page of data.pages) {
       const status = document.querySelector('.page-status[data-page="' + page.id + '"]');
       if (status) status.textContent = page.status;
