@@ -57,6 +57,7 @@ class FakePublications:
         self.faults: list[tuple[int, str, int | None]] = []  # (status, code, Retry-After) for the next POSTs
         self.hang = False
         self.failing_gets: tuple[int, str] | None = None  # every GET answers this (status, code) when set
+        self.run_error: dict[str, str] | None = None  # the next publications fail as a whole with this error
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -142,6 +143,9 @@ class FakePublications:
             "startedAt": None, "finishedAt": None, "progress": {"done": 0, "total": len(pages)},
             "pages": pages, "orphans": orphans, "brokenLinks": broken,
         }
+        if self.run_error:
+            body.update(state="failed", error=self.run_error, pages=[], orphans=[], brokenLinks=[])
+            body["progress"]["total"] = 0
         publication = Publication(publication_id, body, steps=3)
         self.publications[publication_id] = publication
         return publication

@@ -118,7 +118,7 @@ def test_a_failing_page_exits_1_with_an_annotation_and_a_summary_table(fake, tmp
     assert result.code == 1
     out = result.out.splitlines()
     assert out[0].startswith('failed      guide/clash.md  "Clash"  title_exists: a page titled "Clash" exists')
-    assert "broken     index.md: link to ../outside.md leaves the bundle" in out
+    assert "broken      index.md: link to ../outside.md leaves the bundle" in out
     annotations = [line for line in out if line.startswith("::")]
     assert annotations == [
         '::error file=docs/guide/clash.md,title=portal-publish%3A title_exists::Clash: a page titled "Clash" exists, '
@@ -141,7 +141,7 @@ def test_orphans_are_reported_not_deleted(fake, tmp_path):
     result = run_cli("docs", "--space", "DOCS", "--source-ref", "acme/handbook@c2")
 
     assert result.code == 0
-    assert any(line.startswith("orphan     guide/usage.md ") for line in result.out.splitlines())
+    assert any(line.startswith("orphan      guide/usage.md ") for line in result.out.splitlines())
     assert result.out.splitlines()[-1] == "succeeded: 2 pages (2 unchanged); 1 orphaned"
 
 
@@ -193,3 +193,18 @@ def test_a_wrong_token_is_exit_2_before_any_wait(fake, tmp_path, monkeypatch):
     result = run_cli("docs", "--space", "DOCS")
     assert result.code == 2
     assert result.err_lines[-1].startswith("portal-publish: error: HTTP 401 token_invalid: The token is not known.")
+
+
+def test_a_publication_that_fails_as_a_whole_is_exit_1_with_its_error(fake, tmp_path):
+    docs_tree(tmp_path)
+    fake.run_error = {"code": "internal_error", "message": "the run stopped on an unexpected error; see the log"}
+
+    result = run_cli("docs", "--space", "DOCS", "--github")
+
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        "failed: 0 pages",
+        "error: internal_error: the run stopped on an unexpected error; see the log",
+        "hint: internal_error: the portal failed unexpectedly; quote the request or publication id to a portal admin",
+        "::error title=portal-publish::internal_error: the run stopped on an unexpected error; see the log",
+    ]

@@ -167,8 +167,8 @@ def test_orphans_and_links_out_of_the_bundle_are_reported(portal, worker, standi
     usage = page_titled(standin, "DOCS", "Usage")
     assert usage is not None, "an orphan is reported, never deleted"
     out = result.out.splitlines()
-    assert any(line.startswith("orphan     guide/usage.md  \"Usage\"") for line in out), result.out
-    assert "broken     index.md: link to ../CHANGELOG.md leaves the bundle" in out
+    assert any(line.startswith("orphan      guide/usage.md  \"Usage\"") for line in out), result.out
+    assert "broken      index.md: link to ../CHANGELOG.md leaves the bundle" in out
     assert any(
         line.startswith("::warning file=docs/index.md,title=portal-publish%3A broken link::link to ../CHANGELOG.md")
         for line in out

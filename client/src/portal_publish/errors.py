@@ -51,7 +51,7 @@ HINTS: dict[str, str] = {
     "unsupported_media_type": "the portal did not accept the request's format; is this client older than the portal?",
     "not_found": "the portal has no such endpoint: check PORTAL_URL, or the portal is older than this client",
     "method_not_allowed": "the portal does not offer this operation: check PORTAL_URL and the portal's version",
-    "internal_error": "the portal failed unexpectedly; quote the request id to a portal admin",
+    "internal_error": "the portal failed unexpectedly; quote the request or publication id to a portal admin",
     "network_error": "check PORTAL_URL and the network; the command can be run again safely",
     "wait_timeout": "the publication goes on in the portal; look it up later with the status command",
     "drifted": "the page was edited in Confluence since the portal wrote it; --overwrite=force replaces the edit",

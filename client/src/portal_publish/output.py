@@ -98,11 +98,11 @@ class Output:
             self._page(page, dry_run=dry_run, width=width)
         for orphan in publication.get("orphans") or []:
             self.out(
-                f"orphan     {orphan.get('path', '')}  \"{orphan.get('title', '')}\"  {orphan.get('url', '')}  "
+                f"{'orphan':<10}  {orphan.get('path', '')}  \"{orphan.get('title', '')}\"  {orphan.get('url', '')}  "
                 "(published earlier from this source, no longer in the bundle; not deleted)", "yellow",
             )
         for link in publication.get("brokenLinks") or []:
-            self.out(f"broken     {link.get('path', '')}: link to {link.get('href', '')} leaves the bundle", "yellow")
+            self.out(f"{'broken':<10}  {link.get('path', '')}: link to {link.get('href', '')} leaves the bundle", "yellow")
         self.out(self.totals(publication), "bold")
         if publication.get("error"):
             error = publication["error"]
@@ -112,7 +112,7 @@ class Output:
             (page.get("error") or {}).get("code") or ("drifted" if "drifted" in {page.get("status"), page.get("action")}
                                                       else None)
             for page in pages
-        }
+        } | {(publication.get("error") or {}).get("code")}
         for code in sorted(c for c in codes if c in HINTS):
             self.out(f"hint: {code}: {HINTS[code]}")
 
@@ -132,7 +132,8 @@ class Output:
         moved = {k: v for k, v in attachments.items() if v}
         if moved:
             parts.append("(attachments: " + ", ".join(f"{v} {k}" for k, v in moved.items()) + ")")
-        self.out("  ".join(parts), STATUS_STYLES.get(str(page.get("status") or page.get("action"))))
+        style_key = (page.get("action") if dry_run else None) or page.get("status")
+        self.out("  ".join(parts), STATUS_STYLES.get(str(style_key)))
         for warning in page.get("warnings") or []:
             self.out(f"{'':<10} warning: {warning}", "yellow")
         if dry_run and page.get("diff"):
