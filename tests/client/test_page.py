@@ -138,3 +138,16 @@ def test_plain_http_to_another_host_is_warned_about(tmp_path, monkeypatch):
     # The API prefix in PORTAL_URL is taken off rather than doubled.
     assert "could not reach the portal at http://portal.invalid:" in result.err_lines[-1]
     assert result.code == 1
+
+
+def test_a_page_that_refers_to_local_files_is_told_they_stay_behind(portal, tmp_path):
+    notes = write(
+        tmp_path / "notes.md",
+        "# Notes\n\n![diagram](img/flow.png) and [the guide](guide.md#setup), [site](https://example.com), [top](#top)\n",
+    )
+    result = run_cli("page", str(notes), "--space", "DOCS", "--title", "Notes")
+    assert result.code == 0
+    assert result.err_lines == [
+        f"warning: {notes} refers to local files that a single page does not carry (guide.md, img/flow.png); "
+        "publish its folder ('portal-publish FOLDER') to take them along"
+    ]

@@ -16,6 +16,7 @@ import email.utils
 import hashlib
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -43,6 +44,8 @@ POLL_FIRST, POLL_MAX = 0.5, 3.0
 # within the attempt reuse it. GitHub keeps the run id across re-runs and counts attempts; GitLab gives a retried
 # job a new id.
 RUN_SCOPE_VARIABLES = ("GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "CI_JOB_ID")
+# Images and links of Markdown: ![alt](target) and [text](target), the target without a title or anchor.
+LOCAL_REFERENCE = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>#]+)")
 # A publication created this long before our request was sent is an earlier run's, answered again for its key.
 REPLAY_SLACK = dt.timedelta(seconds=5)
 
@@ -359,6 +362,15 @@ class Run:
             content = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise UsageError(f"{args.file}: not UTF-8 text (byte {exc.start})") from exc
+        local = sorted({
+            ref for ref in LOCAL_REFERENCE.findall(content)
+            if not ref.startswith(("http://", "https://", "mailto:", "data:", "#", "/"))
+        })
+        if local:
+            self.output.info(
+                f"warning: {args.file} refers to local files that a single page does not carry ({', '.join(local)}); "
+                f"publish its folder ('{PROG} FOLDER') to take them along", "yellow",
+            )
         body: dict[str, Any] = {
             "spaceId": args.space, "pageTitle": args.title, "content": content, "overwrite": args.overwrite == "true",
         }
