@@ -208,3 +208,20 @@ def test_a_publication_that_fails_as_a_whole_is_exit_1_with_its_error(fake, tmp_
         "hint: internal_error: the portal failed unexpectedly; quote the request or publication id to a portal admin",
         "::error title=portal-publish::internal_error: the run stopped on an unexpected error; see the log",
     ]
+
+
+def test_a_publication_still_running_after_the_wait_timeout_is_exit_1_and_can_be_followed(fake, tmp_path):
+    docs_tree(tmp_path)
+    fake.hang = True
+
+    result = run_cli("docs", "--space", "DOCS", "--wait-timeout", "1")
+
+    [publication_id] = fake.publications
+    assert result.code == 1
+    assert result.err_lines[-1] == (
+        f"portal-publish: error: wait_timeout: publication {publication_id} is still running after 1 s; "
+        f"'portal-publish status {publication_id} --wait' follows it"
+    )
+    status = run_cli("status", publication_id)
+    assert status.code == 1
+    assert f"publication {publication_id}: running, 0/3 pages" in status.err_lines

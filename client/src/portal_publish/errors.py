@@ -53,7 +53,6 @@ HINTS: dict[str, str] = {
     "method_not_allowed": "the portal does not offer this operation: check PORTAL_URL and the portal's version",
     "internal_error": "the portal failed unexpectedly; quote the request or publication id to a portal admin",
     "network_error": "check PORTAL_URL and the network; the command can be run again safely",
-    "wait_timeout": "the publication goes on in the portal; look it up later with the status command",
     "drifted": "the page was edited in Confluence since the portal wrote it; --overwrite=force replaces the edit",
 }
 
