@@ -199,3 +199,22 @@ def test_a_page_edited_in_confluence_is_a_drift_warning_until_overwrite_force(po
     assert forced.code == 0, forced.out
     assert any(line.startswith("updated     guide/setup.md ") for line in forced.out.splitlines())
     assert "New text." in setup.body
+
+
+def test_the_same_command_again_in_the_same_job_is_answered_with_the_first_publication(portal, worker, tmp_path,
+                                                                                      monkeypatch):
+    docs_tree(tmp_path)
+    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "1")
+    first = run_cli("docs", "--space", "DOCS")
+    again = run_cli("docs", "--space", "DOCS")
+
+    assert (first.code, again.code) == (0, 0)
+    [publication] = Publication.objects.all()
+    assert again.out == first.out
+    assert f"publication {publication.pk} succeeded: " in again.err, "the answer of the first, as it stands now"
+
+    monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "2")
+    rerun = run_cli("docs", "--space", "DOCS")
+    assert rerun.code == 0 and Publication.objects.count() == 2
+    assert rerun.out.splitlines()[-1] == "succeeded: 4 pages (4 unchanged)"
