@@ -151,3 +151,14 @@ def test_a_page_that_refers_to_local_files_is_told_they_stay_behind(portal, tmp_
         f"warning: {notes} refers to local files that a single page does not carry (guide.md, img/flow.png); "
         "publish its folder ('portal-publish FOLDER') to take them along"
     ]
+
+
+def test_with_json_an_error_is_the_portals_error_shape_on_stdout(portal, tmp_path):
+    notes = write(tmp_path / "notes.md", "# Notes\n")
+    token_revoke(token=portal.issued.token, actor=None)
+    result = run_cli("page", str(notes), "--space", "DOCS", "--title", "Notes", "--json")
+    assert result.code == 2
+    error = json.loads(result.out)["error"]
+    assert (error["code"], error["message"]) == ("token_revoked", "The token has been revoked.")
+    assert error["requestId"]
+    assert len(result.err_lines) == 1
