@@ -225,3 +225,20 @@ def test_a_publication_still_running_after_the_wait_timeout_is_exit_1_and_can_be
     status = run_cli("status", publication_id)
     assert status.code == 1
     assert f"publication {publication_id}: running, 0/3 pages" in status.err_lines
+
+
+def test_a_dry_runs_summary_keeps_within_githubs_size_limit(fake, tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    for name in ("a", "b", "c"):
+        write(docs / f"{name}.md", f"# {name.upper()}\n\n" + "".join(f"line {i} of {name}\n" for i in range(25_000)))
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+
+    result = run_cli("docs", "--space", "DOCS", "--dry-run", "--github")
+
+    assert result.code == 0
+    text = summary.read_text()
+    assert len(text.encode()) < 1_000_000
+    assert "+line 24999 of a" in text and "+line 24999 of b" in text and "+line 0 of c" not in text
+    assert text.rstrip().endswith("_Diffs of the other pages are left out: the summary has a size limit._")
+    assert "+line 24999 of c" in result.out, "the log has every diff"

@@ -15,7 +15,8 @@ from typing import Any
 from portal_publish.errors import ClientError
 from portal_publish.output import Output, page_failed
 
-SUMMARY_DIFF_BUDGET = 600_000
+# GitHub shows up to 1 MiB of summary per step; the table comes first, the diffs get what is left.
+SUMMARY_LIMIT = 1_000_000
 STATUS_ICONS = {
     "created": "🆕", "updated": "✏️", "unchanged": "✅", "failed": "❌", "drifted": "⚠️", "pending": "⏳",
     "create": "🆕", "update": "✏️", "drift": "⚠️",
@@ -130,15 +131,16 @@ class GitHub:
         if publication.get("error"):
             lines += ["", f"**Error:** `{publication['error'].get('code')}`: {publication['error'].get('message')}"]
         if dry_run:
-            budget = SUMMARY_DIFF_BUDGET
+            budget = SUMMARY_LIMIT - sum(len(line.encode()) + 1 for line in lines) - 1_000
             for page in publication.get("pages") or []:
                 diff = page.get("diff")
                 if not diff:
                     continue
-                if len(diff) > budget:
+                cost = len(diff.encode()) + 300  # with its <details> wrapper
+                if cost > budget:
                     lines += ["", "_Diffs of the other pages are left out: the summary has a size limit._"]
                     break
-                budget -= len(diff)
+                budget -= cost
                 fence = "````" if "```" in diff else "```"
                 lines += [
                     "", f"<details><summary>{_cell(page.get('title', ''))} (<code>{_cell(page.get('path'))}</code>)</summary>",
