@@ -121,25 +121,29 @@ def _page_parser() -> argparse.ArgumentParser:
         description="Import one Markdown file as one Confluence page (POST /api/v1/imports).",
     )
     parser.add_argument("file", metavar="FILE", help="a Markdown file, or - for standard input")
-    parser.add_argument("--space", required=True, metavar="KEY")
-    parser.add_argument("--title", required=True, metavar="TITLE")
-    parser.add_argument("--parent", metavar="ID")
+    parser.add_argument("--space", required=True, metavar="KEY", help="space key (DOCS) or numeric space id")
+    parser.add_argument("--title", required=True, metavar="TITLE", help="the page's title, 1 to 255 characters")
+    parser.add_argument("--parent", metavar="ID", help="id of the parent page (default: the space home)")
     parser.add_argument(
         "--overwrite", choices=["false", "true"], default="false",
         help="update the page when one with this title exists (else the import fails with title_exists)",
     )
-    parser.add_argument("--label", action="append", default=[], metavar="LABEL", dest="labels")
-    parser.add_argument("--source-ref", metavar="REF")
-    parser.add_argument("--version-message", metavar="TEXT")
+    parser.add_argument(
+        "--label", action="append", default=[], metavar="LABEL", dest="labels", help="a label for the page (repeatable)"
+    )
+    parser.add_argument("--source-ref", metavar="REF", help="provenance, e.g. repo@commit:path, kept on the page")
+    parser.add_argument("--version-message", metavar="TEXT", help="the version comment Confluence shows")
     _common(parser)
     return parser
 
 
 def _status_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=f"{PROG} status", description="Show a publication's state and pages.")
-    parser.add_argument("publication_id", metavar="PUBLICATION_ID")
+    parser.add_argument("publication_id", metavar="PUBLICATION_ID", help="as printed when it was queued")
     parser.add_argument("--wait", action="store_true", help="wait until it has finished")
-    parser.add_argument("--wait-timeout", type=_seconds, default=1800.0, metavar="SECONDS")
+    parser.add_argument(
+        "--wait-timeout", type=_seconds, default=1800.0, metavar="SECONDS", help="longest wait (default 1800)"
+    )
     _common(parser)
     return parser
 
