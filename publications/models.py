@@ -161,9 +161,6 @@ class PublicationPage(models.Model):
     def __str__(self) -> str:
         return f"{self.path or self.key} ({self.status})"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status != self.Status.PENDING
 
 
 class PublishedPage(models.Model):

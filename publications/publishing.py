@@ -139,6 +139,7 @@ class _Run:
             self.local.slot = None
 
     def close(self) -> None:
+        self._release_slot()  # the main thread's, should its space or batch read have failed
         if self.client is not None:
             self.client.close()
 
@@ -160,11 +161,13 @@ class _Run:
 
         by_key = {page.key: page for page in plan.pages}
         for row in rows:
-            if row.is_finished and row.page_id:
+            if row.finished_at is not None and row.page_id:
                 self.ids[row.key] = row.page_id
-            elif row.is_finished:
+            elif row.finished_at is not None and row.action == Action.CREATE:
+                self.ids[row.key] = ""
+            elif row.finished_at is not None:
                 self.failed_keys.add(row.key)
-        todo = [row for row in rows if not row.is_finished]
+        todo = [row for row in rows if row.finished_at is None]
         self._prefetch(todo)
         self._release_slot()  # taken by this thread's space and batch reads
         self._schedule(todo, by_key, plan)
@@ -246,7 +249,7 @@ class _Run:
         slots_renew(self.instance.pk, self.holder)
 
     def finish(self, state: str, *, code: str = "", message: str = "") -> None:
-        done = self.publication.pages.exclude(status=Status.PENDING).count()
+        done = self.publication.pages.filter(finished_at__isnull=False).count()  # a dry run's pages stay "pending"
         requests = self.client.requests_made if self.client is not None else 0
         with transaction.atomic():
             Publication.objects.filter(pk=self.publication.pk, attempts=self.attempt).update(
@@ -278,6 +281,8 @@ class _Run:
             with self.lock:
                 if row.page_id and row.error_code != "title_exists":
                     self.ids[row.key] = row.page_id
+                elif outcome.action == Action.CREATE:
+                    self.ids[row.key] = ""  # a dry run's page to be: its children are looked at too
                 else:
                     self.failed_keys.add(row.key)
         finally:

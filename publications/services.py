@@ -251,7 +251,7 @@ def publications_resume_stale(*, older_than: dt.timedelta | None = None) -> tupl
     for pk, heartbeat_at, attempts in list(stale):
         same = Publication.objects.filter(pk=pk, state=State.RUNNING, heartbeat_at=heartbeat_at)
         if attempts >= settings.PUBLICATION_MAX_ATTEMPTS:
-            done = PublicationPage.objects.filter(publication_id=pk).exclude(status=PublicationPage.Status.PENDING)
+            done = PublicationPage.objects.filter(publication_id=pk, finished_at__isnull=False)
             changed = same.update(
                 state=State.FAILED,
                 finished_at=now,

@@ -77,7 +77,12 @@ def stop(processes: list[subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (a supervisor, `timeout`) stops everything as Ctrl-C does
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupted)
     os.environ.setdefault("DEBUG", "true")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     os.chdir(ROOT)

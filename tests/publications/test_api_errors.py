@@ -124,6 +124,14 @@ def test_without_a_token_is_401(db):
     error_of(post_bundle(APIClient(), small_zip()), 401, "token_missing")
 
 
+def test_an_unknown_or_revoked_token_is_401(instance, issued):
+    from tokens.services import token_revoke
+
+    error_of(post_bundle(bearer_client("mdi_not-a-real-token"), small_zip()), 401, "token_invalid")
+    token_revoke(token=issued.token, actor=None)
+    error_of(post_bundle(bearer_client(issued.secret), small_zip()), 401, "token_revoked")
+
+
 def test_a_space_outside_the_tokens_scope_is_403(instance):
     scoped = token_issue(instance=instance, label="only-demo", days=1, actor=None, spaces=["DEMO"])
     error_of(post_bundle(bearer_client(scoped.secret), small_zip(), spaceId="DOCS"), 403, "space_forbidden", "spaceId")

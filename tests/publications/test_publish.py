@@ -143,6 +143,8 @@ def test_a_dry_run_says_what_would_happen_and_writes_nothing(api, standin):
     files = docs_tree()
     files["reference/errors.md"] = b"# Errors\n\nRewritten.\n"
     files["reference/new.md"] = b"# Brand new\n\nHello.\n"
+    files["howto/index.md"] = b"# How-to\n"  # a new folder: its children would go under a page not yet there
+    files["howto/deploy.md"] = b"# Deploy\n\nShip it.\n"
     del files["notes/note-03.md"]
     standin.state.reset_writes()
     pages_before = standin.state.counts()["pages"]
@@ -158,6 +160,8 @@ def test_a_dry_run_says_what_would_happen_and_writes_nothing(api, standin):
     assert pages["reference/new.md"]["action"] == "create" and pages["reference/new.md"]["pageId"] is None
     assert "+<p>Hello.</p>" in pages["reference/new.md"]["diff"]
     assert pages["README.md"]["action"] == "unchanged" and "diff" not in pages["README.md"]
+    assert pages["howto/index.md"]["action"] == pages["howto/deploy.md"]["action"] == "create"
+    assert dry["progress"] == {"done": 26, "total": 26}
     assert [o["title"] for o in dry["orphans"]] == ["Note 3"]
     assert standin.state.writes() == {"page_versions": 0, "attachment_versions": 0, "attachments_deleted": 0}
     assert standin.state.counts()["pages"] == pages_before

@@ -22,7 +22,7 @@ def running(api, *, attempts: int, silent_for: int) -> Publication:
         heartbeat_at=timezone.now() - dt.timedelta(seconds=silent_for), total=2, done=1,
     )
     PublicationPage.objects.create(publication=publication, order=0, key="docs/README.md", path="docs/README.md",
-                                   title="Docs", status="created", page_id="1")
+                                   title="Docs", status="created", page_id="1", finished_at=timezone.now())
     PublicationPage.objects.create(publication=publication, order=1, key="docs/guide.md", path="docs/guide.md",
                                    title="Guide")
     return publication
