@@ -1,0 +1,3 @@
+from portal_publish.cli import run
+
+run()
