@@ -12,8 +12,8 @@ from publications.models import Publication, PublicationPage
 
 class PublicationRequestSerializer(serializers.Serializer):
     bundle = serializers.FileField(help_text="A .zip or .tar.gz/.tgz archive of Markdown files and the files they use.")
-    spaceId = serializers.CharField(help_text="The space key (DOCS) or the numeric space id.")  # noqa: N815
-    parentId = serializers.CharField(  # noqa: N815
+    spaceId = serializers.CharField(help_text="The space key (DOCS) or the numeric space id.")
+    parentId = serializers.CharField(
         required=False, help_text="The page the tree's root pages go under; default: the space homepage."
     )
     overwrite = serializers.ChoiceField(
@@ -21,22 +21,22 @@ class PublicationRequestSerializer(serializers.Serializer):
         help_text="false: a page of the same title not published from this tree fails with title_exists; true: adopt "
         "and update it; force: also overwrite pages edited in Confluence since the portal wrote them (else drifted).",
     )
-    sourceRef = serializers.CharField(  # noqa: N815
+    sourceRef = serializers.CharField(
         required=False, max_length=500,
         help_text="Provenance (repo@commit). Orphans are looked for among pages published from the same prefix "
         "(the text before @); without one, among pages published under the same root without a sourceRef.",
     )
-    versionMessage = serializers.CharField(required=False, max_length=500, help_text="Version comment of every page write.")  # noqa: N815
-    dryRun = serializers.ChoiceField(  # noqa: N815
+    versionMessage = serializers.CharField(required=False, max_length=500, help_text="Version comment of every page write.")
+    dryRun = serializers.ChoiceField(
         choices=["true", "false"], required=False, default="false",
         help_text="true: compute what would happen to each page (with a diff of its storage body); write nothing.",
     )
 
 
 class PublicationAcceptedSerializer(serializers.Serializer):
-    publicationId = serializers.UUIDField()  # noqa: N815
+    publicationId = serializers.UUIDField()
     state = serializers.ChoiceField(choices=Publication.State.values)
-    dryRun = serializers.BooleanField()  # noqa: N815
+    dryRun = serializers.BooleanField()
     url = serializers.URLField()
 
 
@@ -59,7 +59,7 @@ class _AttachmentCountsSerializer(serializers.Serializer):
 class PublicationPageSerializer(serializers.Serializer):
     path = serializers.CharField()
     title = serializers.CharField()
-    pageId = serializers.CharField(allow_null=True)  # noqa: N815
+    pageId = serializers.CharField(allow_null=True)
     url = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=PublicationPage.Status.values)
     action = serializers.ChoiceField(choices=PublicationPage.Action.values, required=False, help_text="Dry runs only.")
@@ -70,7 +70,7 @@ class PublicationPageSerializer(serializers.Serializer):
 
 
 class _OrphanSerializer(serializers.Serializer):
-    pageId = serializers.CharField()  # noqa: N815
+    pageId = serializers.CharField()
     title = serializers.CharField()
     url = serializers.CharField()
     path = serializers.CharField()
@@ -82,31 +82,31 @@ class _BrokenLinkSerializer(serializers.Serializer):
 
 
 class PublicationSerializer(serializers.Serializer):
-    publicationId = serializers.UUIDField()  # noqa: N815
+    publicationId = serializers.UUIDField()
     state = serializers.ChoiceField(choices=Publication.State.values)
-    dryRun = serializers.BooleanField()  # noqa: N815
-    spaceId = serializers.CharField()  # noqa: N815
-    spaceKey = serializers.CharField()  # noqa: N815
-    sourceRef = serializers.CharField()  # noqa: N815
-    createdAt = serializers.DateTimeField()  # noqa: N815
-    startedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
-    finishedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
+    dryRun = serializers.BooleanField()
+    spaceId = serializers.CharField()
+    spaceKey = serializers.CharField()
+    sourceRef = serializers.CharField()
+    createdAt = serializers.DateTimeField()
+    startedAt = serializers.DateTimeField(allow_null=True)
+    finishedAt = serializers.DateTimeField(allow_null=True)
     progress = _ProgressSerializer()
     pages = PublicationPageSerializer(many=True)
     orphans = _OrphanSerializer(many=True)
-    brokenLinks = _BrokenLinkSerializer(many=True)  # noqa: N815
+    brokenLinks = _BrokenLinkSerializer(many=True)
     error = _ErrorSerializer(required=False)
 
 
 class PublicationSummarySerializer(serializers.Serializer):
-    publicationId = serializers.UUIDField()  # noqa: N815
+    publicationId = serializers.UUIDField()
     state = serializers.ChoiceField(choices=Publication.State.values)
-    dryRun = serializers.BooleanField()  # noqa: N815
-    spaceId = serializers.CharField()  # noqa: N815
-    spaceKey = serializers.CharField()  # noqa: N815
-    sourceRef = serializers.CharField()  # noqa: N815
-    createdAt = serializers.DateTimeField()  # noqa: N815
-    finishedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
+    dryRun = serializers.BooleanField()
+    spaceId = serializers.CharField()
+    spaceKey = serializers.CharField()
+    sourceRef = serializers.CharField()
+    createdAt = serializers.DateTimeField()
+    finishedAt = serializers.DateTimeField(allow_null=True)
     progress = _ProgressSerializer()
     url = serializers.URLField()
 

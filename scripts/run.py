@@ -57,7 +57,7 @@ def start_workers() -> list[subprocess.Popen]:
     count = max(1, int(os.environ.get("TASK_WORKERS", "1")))
     print(f"==> {count} background worker{'s' if count > 1 else ''} (manage.py run_worker)")
     return [
-        subprocess.Popen(  # noqa: S603 - our own command
+        subprocess.Popen(
             [PYTHON, "manage.py", "run_worker", "--no-reload", "--worker-id", f"make-run-{n}", "--verbosity", "0"],
             cwd=ROOT,
             start_new_session=True,

@@ -56,3 +56,19 @@ def fake_sleep(monkeypatch):
 
 # Real background worker processes, for every suite that needs one (publications, the admin's directory sync).
 from tests.publications.workers import start_worker  # noqa: E402,F401
+
+
+@pytest.fixture(scope="session")
+def standin_session():
+    """One stand-in Confluence for the whole run (tests reset it through `standin`)."""
+    from confluence.standin import StandinServer
+
+    with StandinServer(port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def standin(standin_session):
+    """The session's stand-in, reset to its seed data with no knobs set, for each test."""
+    standin_session.reset()
+    return standin_session

@@ -15,12 +15,12 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
+from confluence.standin import DEFAULT_EMAIL, StandinServer
 from directory.models import SyncRun
 from imports.models import ImportRecord
 from portal.roles import roles_sync
 from tests.browser.conftest import log_in
-from tests.tokens.conftest import make_instance
+from tests.factories import make_instance
 from tokens.models import MAX_LIVE_TOKENS, License, Token
 from tokens.services import license_set, token_issue
 
@@ -147,7 +147,7 @@ def test_every_refusal_of_the_issue_form_says_why(admin_page, live_server) -> No
 
 def test_test_connection_against_the_standin_and_with_a_wrong_token(admin_page, live_server, standin) -> None:
     page = admin_page
-    good = make_instance("acme", base_url=standin.url, email=DEFAULT_EMAIL, api_token=DEFAULT_TOKEN)
+    good = make_instance("acme", url=standin.url)
     bad = make_instance("wrong", base_url=standin.url, email=DEFAULT_EMAIL, api_token="ATATT-not-the-right-one")
 
     run_action(page, live_server, good.pk, "test_connection")
@@ -164,7 +164,7 @@ def test_test_connection_against_the_standin_and_with_a_wrong_token(admin_page, 
 
 def test_run_a_directory_sync_and_see_it_on_the_dashboard(admin_page, live_server, standin, start_worker) -> None:
     page = admin_page
-    acme = make_instance("acme", base_url=standin.url, email=DEFAULT_EMAIL, api_token=DEFAULT_TOKEN)
+    acme = make_instance("acme", url=standin.url)
 
     page.goto(f"{live_server.url}/admin/")
     page.locator(f"#dashboard-{acme.pk} [data-figure=last-sync]").get_by_text("Run a sync").click()

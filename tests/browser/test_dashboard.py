@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from imports.models import ImportRecord
-from tests.tokens.conftest import make_instance
+from tests.factories import make_instance
 from tokens.models import Token
 from tokens.services import license_set, token_issue
 

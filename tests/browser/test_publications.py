@@ -8,13 +8,12 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
+from confluence.standin import StandinServer
 from publications.models import Publication, PublishedPage
-from tests.imports.conftest import bearer_client
+from tests.factories import bearer_client, make_instance
 from tests.publications.archives import make_zip
 from tests.publications.conftest import post_bundle
 from tests.publications.trees import docs_tree
-from tests.tokens.conftest import make_instance
 from tokens.services import token_issue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,7 +29,7 @@ def test_an_admin_watches_a_publication_progress_and_opens_its_pages(
     admin_page, live_server, standin, start_worker, screenshot
 ) -> None:
     page = admin_page
-    acme = make_instance("acme", base_url=standin.url, email=DEFAULT_EMAIL, api_token=DEFAULT_TOKEN)
+    acme = make_instance("acme", url=standin.url)
     api = bearer_client(token_issue(instance=acme, label="ci-docs", days=1, actor=None).secret)
     location = post_bundle(api, make_zip(docs_tree()), sourceRef="handbook@1")["Location"]
     publication = Publication.objects.get()
@@ -79,7 +78,7 @@ def test_an_admin_watches_a_publication_progress_and_opens_its_pages(
 
 def test_an_admin_archives_a_reviewed_orphan(admin_page, live_server, standin, start_worker) -> None:
     page = admin_page
-    acme = make_instance("acme", base_url=standin.url, email=DEFAULT_EMAIL, api_token=DEFAULT_TOKEN)
+    acme = make_instance("acme", url=standin.url)
     api = bearer_client(token_issue(instance=acme, label="ci-docs", days=1, actor=None).secret)
     files = {"notes/README.md": b"# Notes\n", "notes/old.md": b"# Old note\n", "notes/new.md": b"# New note\n"}
     post_bundle(api, make_zip(files), sourceRef="notes@1")

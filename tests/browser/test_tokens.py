@@ -6,7 +6,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.tokens.conftest import make_instance
+from tests.factories import make_instance
 from tokens import secret as token_secret
 from tokens.models import Token
 

@@ -14,7 +14,7 @@ import pytest
 from portal_publish.cli import main
 
 from tests.client.fake_publications import TOKEN, FakePublications
-from tests.imports.conftest import make_instance, standin, standin_session  # noqa: F401
+from tests.factories import make_instance
 from tokens.models import Instance
 from tokens.services import IssuedToken, token_issue
 
@@ -63,11 +63,11 @@ class Portal:
 
 
 @pytest.fixture
-def portal(transactional_db, live_server, standin, fake_sleep, monkeypatch) -> Portal:  # noqa: F811
+def portal(transactional_db, live_server, standin, fake_sleep, monkeypatch) -> Portal:
     from django.core.cache import cache
 
     cache.clear()  # the failed-authentication throttle counts per address across tests otherwise
-    instance = make_instance("acme", standin.url)
+    instance = make_instance("acme", url=standin.url)
     issued = token_issue(instance=instance, label="ci-docs", days=7, actor=None)
     monkeypatch.setenv("PORTAL_URL", live_server.url)
     monkeypatch.setenv("PORTAL_TOKEN", issued.secret)

@@ -194,7 +194,7 @@ def _handler(fake: FakePublications) -> type[BaseHTTPRequestHandler]:
                 return False
             return True
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             with fake.lock:
                 fake.received.append(Received("GET", self.path, dict(self.headers)))
                 if not self._authorised():
@@ -209,7 +209,7 @@ def _handler(fake: FakePublications) -> type[BaseHTTPRequestHandler]:
                     return
                 self._send(200, fake.view(publication))
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path != "/api/v1/publications":
                 # What a web server that is not the portal answers.

@@ -11,19 +11,6 @@ from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
 from tests.fakes import FakeTime
 
 
-@pytest.fixture(scope="session")
-def standin_server() -> Iterator[StandinServer]:
-    with StandinServer(port=0) as server:
-        yield server
-
-
-@pytest.fixture
-def standin(standin_server: StandinServer) -> StandinServer:
-    """The session's stand-in, reset to its seed data with no knobs set, for each test."""
-    standin_server.reset()
-    return standin_server
-
-
 @pytest.fixture
 def fake_time() -> FakeTime:
     return FakeTime()

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from confluence.standin import DEFAULT_EMAIL, DEFAULT_TOKEN, StandinServer
+from confluence.standin import StandinServer
+from tests.factories import make_instance
 from tests.fakes import FakeTime
 from tokens.models import Instance
-from tokens.services import instance_create, license_set
 
 
 @pytest.fixture
@@ -37,19 +35,9 @@ def standin(make_standin: Callable[..., StandinServer]) -> StandinServer:
     return make_standin(pages=60, spaces=2, users=20)
 
 
-def make_instance(url: str, name: str = "acme", *, email: str = DEFAULT_EMAIL, api_token: str = DEFAULT_TOKEN) -> Instance:
-    instance = instance_create(name=name, base_url=url, email=email, api_token=api_token)
-    today = timezone.localdate()
-    license_set(
-        instance=instance, reference=f"LIC-{name}", valid_from=today - dt.timedelta(days=1),
-        valid_until=today + dt.timedelta(days=365), active=True, actor=None,
-    )
-    return instance
-
-
 @pytest.fixture
 def instance(db, standin: StandinServer, fake_sleep: FakeTime) -> Instance:
-    return make_instance(standin.url)
+    return make_instance(url=standin.url)
 
 
 class Lines(list[str]):

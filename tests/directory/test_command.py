@@ -35,7 +35,7 @@ def test_the_command_shows_progress_and_a_summary(instance, standin):
 
 def test_the_second_run_estimates_from_the_first(db, make_standin, fake_sleep):
     standin = make_standin(pages=600, spaces=2, users=5)  # 300 in DOCS: two batches
-    make_instance(standin.url)
+    make_instance(url=standin.url)
     run_command("acme", "--space", "DOCS")
 
     out, _ = run_command("acme", "--space", "DOCS")
@@ -55,7 +55,7 @@ def test_problems_go_to_stderr_and_a_partial_run_exits_0(instance, standin):
 
 
 def test_refused_credentials_exit_1_with_the_reason(db, standin, fake_sleep):
-    make_instance(standin.url, api_token="wrong")
+    make_instance(url=standin.url, api_token="wrong")
 
     with pytest.raises(CommandError) as failure:
         run_command("acme")

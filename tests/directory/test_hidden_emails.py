@@ -11,7 +11,7 @@ from .conftest import make_instance
 def test_hidden_emails_stay_blank_and_visible_ones_are_kept(db, make_standin, fake_sleep):
     # 60 users: enough for the stand-in's hidden emails, an app account and an inactive account.
     standin = make_standin(pages=2, users=60)
-    run = sync_run(instance=make_instance(standin.url))
+    run = sync_run(instance=make_instance(url=standin.url))
 
     assert run.users_seen == 60
     state = standin.state

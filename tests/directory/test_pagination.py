@@ -18,7 +18,7 @@ from .conftest import make_instance
 )
 def test_every_page_is_fetched_with_the_fewest_page_requests(db, make_standin, fake_sleep, per_space, requests_per_space):
     standin = make_standin(pages=per_space * 2, spaces=2, users=5)
-    instance = make_instance(standin.url)
+    instance = make_instance(url=standin.url)
 
     # One space is enough to see the cursor at work, and halves the analytics calls this test waits for.
     run = sync_run(instance=instance, spaces=["DOCS"])

@@ -9,7 +9,7 @@ from .conftest import make_instance
 
 
 def test_refused_credentials_fail_the_run_and_say_to_check_email_and_token(db, standin, fake_sleep):
-    instance = make_instance(standin.url, api_token="not-the-right-token")
+    instance = make_instance(url=standin.url, api_token="not-the-right-token")
 
     run = sync_run(instance=instance)
 

@@ -10,7 +10,7 @@ from .conftest import make_instance
 
 def test_a_429_mid_run_backs_off_and_the_run_completes(db, make_standin, fake_sleep):
     standin = make_standin(pages=1000, spaces=2, users=20)
-    instance = make_instance(standin.url)
+    instance = make_instance(url=standin.url)
     injected: list[str] = []
 
     def progress(line: str) -> None:

@@ -7,7 +7,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from imports.models import ImportRecord
-from tests.imports.conftest import bearer_client, make_instance, post_import
+from tests.factories import bearer_client, make_instance
+from tests.imports.conftest import post_import
 from tokens.services import token_issue
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,7 @@ def test_an_unknown_or_malformed_id_is_404_import_not_found(api):
 
 def test_a_token_of_another_instance_sees_nothing_and_cannot_import_there(api, standin, fake_sleep):
     mine = post_import(api, DOC).json()
-    other_instance = make_instance("other", standin.url)
+    other_instance = make_instance("other", url=standin.url)
     other = bearer_client(token_issue(instance=other_instance, label="other-ci", days=1, actor=None).secret)
     assert other.get(f"/api/v1/imports/{mine['importId']}").status_code == 404
     assert other.get("/api/v1/imports").json()["results"] == []

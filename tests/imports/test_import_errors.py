@@ -6,7 +6,8 @@ import pytest
 from django.test import override_settings
 
 from imports.models import ImportRecord
-from tests.imports.conftest import bearer_client, post_import
+from tests.factories import bearer_client
+from tests.imports.conftest import post_import
 from tokens.services import token_issue
 
 pytestmark = pytest.mark.django_db

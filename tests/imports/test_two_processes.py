@@ -22,7 +22,7 @@ import requests
 from django.db import connection
 
 from imports.models import ImportRecord
-from tests.imports.conftest import make_instance
+from tests.factories import make_instance
 from tokens.services import token_issue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +89,7 @@ def gunicorn(settings):
 
 @pytest.fixture
 def secret(standin):
-    instance = make_instance("acme", standin.url)
+    instance = make_instance("acme", url=standin.url)
     return token_issue(instance=instance, label="load", days=1, actor=None).secret
 
 

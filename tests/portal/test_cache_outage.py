@@ -11,7 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from portal.cache import cache_reset_state
-from tests.tokens.conftest import issue, make_instance
+from tests.factories import issue, make_instance
 
 pytestmark = pytest.mark.django_db
 

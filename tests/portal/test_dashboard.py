@@ -21,23 +21,11 @@ from imports.models import AuditDay, ImportRecord
 from imports.selectors import SUB_BUCKETS, _duration_bucket, percentile_from_buckets
 from imports.services import audit_rollup_forget, imports_abandon_stale
 from portal.dashboard import instance_dashboards
+from tests.factories import make_instance
 from tokens.models import Instance, Token
-from tokens.services import instance_create, license_set, token_issue, token_revoke
+from tokens.services import token_issue, token_revoke
 
 S = ImportRecord.Status
-
-
-def make_instance(name: str, *, until_days: int | None = 365, active: bool = True) -> Instance:
-    instance = instance_create(
-        name=name, base_url=f"https://{name}.atlassian.net", email="bot@example.com", api_token="ATATT-x"
-    )
-    if until_days is not None:
-        today = timezone.localdate()
-        license_set(
-            instance=instance, reference=f"LIC-{name}", valid_from=today - dt.timedelta(days=400),
-            valid_until=today + dt.timedelta(days=until_days), active=active, actor=None,
-        )
-    return instance
 
 
 def records(instance: Instance, count: int, *, ago: dt.timedelta, status: str = S.SUCCEEDED, error_code: str = "",
@@ -75,7 +63,7 @@ def window_cell(html: str, status: str, window: str) -> str:
 
 def test_the_start_page_shows_each_instances_numbers_as_in_the_database(admin_client, db) -> None:
     acme = make_instance("acme", until_days=20)
-    make_instance("globex", until_days=None)
+    make_instance("globex", licensed=False)
     for label, days in [("ci-one", 3), ("ci-two", 7), ("ci-three", 30)]:
         token_issue(instance=acme, label=label, days=days, actor=None)
     revoked = token_issue(instance=acme, label="ci-gone", days=2, actor=None)
@@ -132,7 +120,7 @@ def test_the_start_page_shows_each_instances_numbers_as_in_the_database(admin_cl
 
 def test_lapsed_and_missing_licenses_are_shown_in_alarm(admin_client, db) -> None:
     lapsed = make_instance("lapsed", until_days=-3)
-    bare = make_instance("bare", until_days=None)
+    bare = make_instance("bare", licensed=False)
     off = make_instance("off", active=False)
     html = admin_client.get("/admin/").content.decode()
     for instance, words in [(lapsed, "lapsed on"), (bare, "no license"), (off, "switched off")]:

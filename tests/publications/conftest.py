@@ -7,7 +7,7 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
-from tests.imports.conftest import bearer_client, make_instance, page_titled, standin, standin_session  # noqa: F401
+from tests.factories import bearer_client, make_instance
 from tests.publications.archives import make_zip
 from tokens.services import token_issue
 
@@ -15,8 +15,8 @@ SMALL = {"docs/README.md": b"# Docs\n\nWelcome.\n", "docs/guide.md": b"# Guide\n
 
 
 @pytest.fixture
-def instance(db, standin):  # noqa: F811
-    return make_instance("acme", standin.url)
+def instance(db, standin):
+    return make_instance("acme", url=standin.url)
 
 
 @pytest.fixture

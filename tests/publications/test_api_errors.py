@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from publications.models import Publication
-from tests.imports.conftest import bearer_client, make_instance
+from tests.factories import bearer_client, make_instance
 from tests.publications.archives import make_tar, make_zip, tar_member, zip_with_symlink
 from tests.publications.conftest import post_bundle, small_zip
 from tokens.services import token_issue
@@ -214,7 +214,7 @@ def test_accepted_answers_202_with_location_and_queues_one_task(api):
 
 
 def test_an_unknown_or_another_instances_publication_is_404(api, standin):
-    other = make_instance("other", standin.url)
+    other = make_instance("other", url=standin.url)
     other_api = bearer_client(token_issue(instance=other, label="other-ci", days=1, actor=None).secret)
     location = post_bundle(other_api, small_zip())["Location"]
     assert api.get(location).json()["error"]["code"] == "publication_not_found"

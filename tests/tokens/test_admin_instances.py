@@ -5,7 +5,7 @@ import socket
 import pytest
 from django.urls import reverse
 
-from tests.tokens.conftest import ATLASSIAN_TOKEN, issue, make_instance
+from tests.factories import ATLASSIAN_TOKEN, issue, make_instance
 from tokens.models import Instance
 
 pytestmark = pytest.mark.django_db

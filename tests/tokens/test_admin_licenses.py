@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.tokens.conftest import make_instance
+from tests.factories import make_instance
 from tokens.models import LicenseChange
 from tokens.services import license_set
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
-from tests.tokens.conftest import issue, make_instance
+from tests.factories import issue, make_instance
 from tokens import secret
 from tokens.models import MAX_LIVE_TOKENS, Token, TokenEvent
 

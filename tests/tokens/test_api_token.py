@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.tokens.conftest import issue
+from tests.factories import issue
 
 pytestmark = pytest.mark.django_db
 

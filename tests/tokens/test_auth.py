@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.tokens.conftest import issue
+from tests.factories import issue
 from tokens import secret
 from tokens.models import Token
 from tokens.services import token_revoke

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from tests.tokens.conftest import ATLASSIAN_TOKEN, issue, make_instance
+from tests.factories import ATLASSIAN_TOKEN, issue, make_instance
 from tokens import secret
 from tokens.models import MAX_LIVE_TOKENS, Instance, Token, TokenEvent
 from tokens.services import license_set

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from tests.tokens.conftest import make_instance
+from tests.factories import make_instance
 from tokens.errors import TokenServiceError
 from tokens.models import MAX_LIVE_TOKENS, Token
 from tokens.services import token_issue

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from tests.tokens.conftest import issue, make_instance
+from tests.factories import issue, make_instance
 from tokens import secret
 from tokens.errors import DaysInvalid, LabelInvalid, LabelTaken, LicenseInactive, SpacesInvalid, TokenLimitReached
 from tokens.models import MAX_LIVE_TOKENS, Token, TokenEvent

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.tokens.conftest import issue, make_instance
+from tests.factories import issue, make_instance
 from tokens.errors import LicenseInactive, LicenseInvalid
 from tokens.models import LicenseChange
 from tokens.services import license_set

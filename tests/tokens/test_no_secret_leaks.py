@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from tests.tokens.conftest import ATLASSIAN_TOKEN, issue, make_instance
+from tests.factories import ATLASSIAN_TOKEN, issue, make_instance
 from tokens.services import instance_update, token_revoke
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.tokens.conftest import issue
+from tests.factories import issue
 from tokens.errors import AlreadyRevoked
 from tokens.models import Token, TokenEvent
 from tokens.services import token_revoke
