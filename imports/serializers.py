@@ -108,6 +108,11 @@ class ImportRecordSerializer(serializers.ModelSerializer):
     errorMessage = serializers.CharField(source="error_message")
     confluenceStatus = serializers.IntegerField(source="confluence_status", allow_null=True)
     confluenceMessage = serializers.CharField(source="confluence_message")
+    attachments = serializers.JSONField(
+        read_only=True,
+        help_text='{"uploaded": n, "unchanged": n, "removed": n} for an import that wrote its page; {} otherwise '
+        "(refused, failed, or a publication's page write: its counts are on the publication's page).",
+    )
 
     class Meta:
         model = ImportRecord
@@ -115,7 +120,7 @@ class ImportRecordSerializer(serializers.ModelSerializer):
             "importId", "requestId", "status", "operation", "httpStatus", "receivedAt", "finishedAt", "durationMs",
             "tokenHint", "instance", "spaceKey", "spaceId", "parentId", "pageTitle", "pageId", "version", "url",
             "sourceRef", "idempotencyKey", "contentBytes", "contentSha256", "errorCode", "errorMessage",
-            "confluenceStatus", "confluenceMessage",
+            "confluenceStatus", "confluenceMessage", "attachments",
         ]
         read_only_fields = fields
 

@@ -25,7 +25,7 @@ MARKDOWN = "# Runbook\n\n![first](img/diagram.png)\n\n![second](other/diagram.pn
 
 
 def post_form(api, fields: dict, files: list[tuple[str, bytes]], **headers):
-    parts: list = [(name, value) for name, value in fields.items()]
+    parts: list = list(fields.items())
     parts += [("attachments", (name, data, "application/octet-stream")) for name, data in files]
     body, content_type = encode_multipart_formdata(parts)
     return api.generic("POST", "/api/v1/imports", body, content_type=content_type, **headers)
@@ -186,3 +186,42 @@ def test_a_json_import_answers_zero_attachments_and_leaves_the_pages_files_alone
     assert response.json()["attachments"] == {"uploaded": 0, "unchanged": 0, "removed": 0}
     assert len(current_attachments(standin, "Runbook")) == 3
     assert standin.stats()["writes"]["attachments_deleted"] == 0
+
+
+@override_settings(DATA_UPLOAD_MAX_NUMBER_FILES=2)
+def test_more_files_than_the_form_may_carry_is_413(api, standin):
+    response = post_form(api, FIELDS, FILES)
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("content_too_large", "attachments")
+    assert "at most 2 files" in error["message"]
+    assert ImportRecord.objects.get().status == "rejected"
+
+
+def test_a_body_neither_json_nor_multipart_is_415(api):
+    response = api.generic("POST", "/api/v1/imports", b"spaceId=DOCS", content_type="text/plain")
+    assert response.status_code == 415
+    assert "multipart/form-data" in response.json()["error"]["message"]
+
+
+def test_the_openapi_document_describes_the_form_and_the_counts(api):
+    schema = api.get("/api/schema/?format=json").json()
+    create = schema["paths"]["/api/v1/imports"]["post"]
+    form = create["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    properties = schema["components"]["schemas"][form]["properties"]
+    assert properties["attachments"]["items"]["format"] == "binary"
+    assert "application/json" in create["requestBody"]["content"]
+    result = schema["components"]["schemas"]["ImportResult"]["properties"]["attachments"]
+    counts = schema["components"]["schemas"][result["allOf"][0]["$ref"].rsplit("/", 1)[1] if "allOf" in result
+                                          else result["$ref"].rsplit("/", 1)[1]]
+    assert set(counts["properties"]) == {"uploaded", "unchanged", "removed"}
+
+
+def test_the_audit_record_keeps_the_counts(api, standin):
+    answer = post_form(api, FIELDS, FILES).json()
+    record = api.get(f"/api/v1/imports/{answer['importId']}").json()
+    assert record["attachments"] == {"uploaded": 3, "unchanged": 0, "removed": 0}
+    refused = post_form(api, {**FIELDS, "overwrite": "maybe"}, FILES)
+    assert refused.status_code == 400
+    listed = api.get("/api/v1/imports?status=rejected").json()["results"]
+    assert [item["attachments"] for item in listed] == [{}]
