@@ -72,7 +72,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
         ("Request", {"fields": ["id", "request_id", "received_at", "finished_at", "duration_ms", "instance", "token",
                                 "token_hint", "client_ip", "user_agent", "idempotency_key"]}),
         ("Page", {"fields": ["space_key", "space_id", "parent_id", "title", "page_link", "page_id", "page_version",
-                             "source_ref", "content_bytes", "content_sha256", "page_hash"]}),
+                             "source_ref", "content_bytes", "content_sha256", "page_hash", "attachments"]}),
         ("Outcome", {"fields": ["status", "operation", "http_status", "error_code", "error_message",
                                 "confluence_status", "confluence_message"]}),
     ]

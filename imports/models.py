@@ -64,6 +64,9 @@ class ImportRecord(models.Model):
     page_url = models.URLField(max_length=1000, blank=True)
     # What the page holds after this import (title + storage body); equal hashes mean "unchanged".
     page_hash = models.CharField(max_length=64, blank=True)
+    # The page's attachments after this import: {"uploaded": n, "unchanged": n, "removed": n}; empty when the import
+    # did not get that far (or was a publication's page write, whose counts live on the publication's page).
+    attachments = models.JSONField(default=dict, blank=True)
     # The JSON answered to the client, replayed to an Idempotency-Key retry.
     response_body = models.JSONField(null=True, blank=True)
 

@@ -22,6 +22,39 @@ class ImportRequestSerializer(serializers.Serializer):
     versionMessage = serializers.CharField(required=False, max_length=500, help_text="Confluence's version comment.")
 
 
+class ImportFormSerializer(serializers.Serializer):
+    """The same request as multipart/form-data, with the page's files: every field a text field, plus file parts."""
+
+    spaceId = serializers.CharField(help_text="The space key (DOCS) or the numeric space id.")
+    parentId = serializers.CharField(required=False, help_text="Id of the parent page; default: the space's homepage.")
+    pageTitle = serializers.CharField(max_length=255, help_text="1 to 255 characters after trimming.")
+    content = serializers.CharField(help_text="Markdown; not empty; at most IMPORT_MAX_CONTENT_BYTES of UTF-8.")
+    overwrite = serializers.ChoiceField(
+        choices=["true", "false"], required=False, default="false",
+        help_text="Update the page when one with this title exists (else 409).",
+    )
+    labels = serializers.CharField(
+        required=False,
+        help_text='A JSON array of strings (["a","b"]), or one label per labels field (the field repeated).',
+    )
+    sourceRef = serializers.CharField(required=False, max_length=500, help_text="Provenance: a commit, a file path.")
+    versionMessage = serializers.CharField(required=False, max_length=500, help_text="Confluence's version comment.")
+    attachments = serializers.ListField(
+        child=serializers.FileField(), required=False,
+        help_text="Any number of file parts named attachments. Each part's file name is the path the Markdown refers "
+        "to it by (diagram.png, img/diagram.png; relative, / between folders, no ..). Every file must be referenced "
+        "(else 400); together at most IMPORT_MAX_ATTACHMENT_BYTES (else 413 content_too_large).",
+    )
+
+
+class AttachmentCountsSerializer(serializers.Serializer):
+    uploaded = serializers.IntegerField(help_text="Files uploaded: new, or changed since the portal last uploaded them.")
+    unchanged = serializers.IntegerField(help_text="Files left alone: the same SHA-256 as the page's attachment.")
+    removed = serializers.IntegerField(
+        help_text="Attachments the portal had uploaded that the page no longer references (moved to the trash)."
+    )
+
+
 class ImportResultSerializer(serializers.Serializer):
     """The answer to a successful import, rendered from its audit record (also the body a replay sends)."""
 
@@ -33,6 +66,10 @@ class ImportResultSerializer(serializers.Serializer):
     spaceKey = serializers.CharField(source="space_key")
     version = serializers.IntegerField(source="page_version")
     url = serializers.URLField(source="page_url")
+    attachments = AttachmentCountsSerializer(
+        help_text="What became of the page's attachments: the files of a multipart import and the diagrams the portal "
+        "rendered. All 0 for a JSON import without rendered diagrams (it leaves the page's attachments alone)."
+    )
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -71,6 +108,11 @@ class ImportRecordSerializer(serializers.ModelSerializer):
     errorMessage = serializers.CharField(source="error_message")
     confluenceStatus = serializers.IntegerField(source="confluence_status", allow_null=True)
     confluenceMessage = serializers.CharField(source="confluence_message")
+    attachments = serializers.JSONField(
+        read_only=True,
+        help_text='{"uploaded": n, "unchanged": n, "removed": n} for an import that wrote its page; {} otherwise '
+        "(refused, failed, or a publication's page write: its counts are on the publication's page).",
+    )
 
     class Meta:
         model = ImportRecord
@@ -78,7 +120,7 @@ class ImportRecordSerializer(serializers.ModelSerializer):
             "importId", "requestId", "status", "operation", "httpStatus", "receivedAt", "finishedAt", "durationMs",
             "tokenHint", "instance", "spaceKey", "spaceId", "parentId", "pageTitle", "pageId", "version", "url",
             "sourceRef", "idempotencyKey", "contentBytes", "contentSha256", "errorCode", "errorMessage",
-            "confluenceStatus", "confluenceMessage",
+            "confluenceStatus", "confluenceMessage", "attachments",
         ]
         read_only_fields = fields
 

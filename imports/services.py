@@ -11,9 +11,13 @@ import datetime as dt
 import hashlib
 import logging
 import math
+import posixpath
 import time
-from dataclasses import dataclass, field
+import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,12 +25,23 @@ from django.utils import timezone
 
 from confluence import errors as cf
 from confluence.client import ConfluenceClient, Page, Property
-from confluence.converter import convert
+from confluence.converter import AttachmentLink, LinkTarget, convert
 from confluence.converter.front_matter import APPEARANCE_PROPERTIES
 from imports.models import AuditDay, IdempotencyKey, ImportRecord
 from imports.serializers import ImportResultSerializer
-from imports.validation import ImportRequest, parse_import_request, parse_labels, partial_fields, printable
+from imports.validation import (
+    ATTACHMENTS,
+    ImportRequest,
+    InvalidRequest,
+    parse_attachment_files,
+    parse_import_form,
+    parse_import_request,
+    parse_labels,
+    partial_fields,
+    printable,
+)
 from portal.api import error_body
+from portal.attachments import AttachmentCounts, PageAttachment, attachment_names, attachments_listed, attachments_sync
 from portal.conversion import converter_options
 from portal.errors import PortalError
 from tokens.confluence import client_for
@@ -58,6 +73,15 @@ class UnreadableBody:
     error: PortalError
 
 
+@dataclass(frozen=True)
+class ImportForm:
+    """A multipart import: its text fields (name -> values, as sent) and its file parts (field name, file name as
+    sent, content). The files are the page's attachments, named as the Markdown refers to them."""
+
+    fields: dict[str, list[str]]
+    files: list[tuple[str, str, bytes]]
+
+
 @dataclass
 class ImportOutcome:
     http_status: int
@@ -79,7 +103,8 @@ def page_hash(title: str, body: str, appearance: str | None = None) -> str:
 
 
 def import_submit(*, token: Token, meta: RequestMeta, data: Any) -> ImportOutcome:
-    """Run one import request: ``data`` is the parsed JSON body, or ``UnreadableBody`` when there is none to parse.
+    """Run one import request: ``data`` is the parsed JSON body, an ``ImportForm`` (multipart, with attachments), or
+    ``UnreadableBody`` when there is none to parse.
 
     Raises PortalError for every refusal (after recording it).
     """
@@ -100,7 +125,7 @@ def import_submit(*, token: Token, meta: RequestMeta, data: Any) -> ImportOutcom
             raise PortalError(
                 "Idempotency-Key must be 1 to 255 printable characters", code="invalid_request", field="Idempotency-Key"
             )
-        request = _read_request(record=record, data=data)
+        request, files = _read_request(record=record, data=data)
         if meta.idempotency_key:
             claim = _claim_idempotency_key(token=token, key=meta.idempotency_key, request=request, record=record)
             if isinstance(claim, ImportRecord):
@@ -111,7 +136,7 @@ def import_submit(*, token: Token, meta: RequestMeta, data: Any) -> ImportOutcom
                 record.response_body = claim.response_body
                 return ImportOutcome(claim.http_status or 200, claim.response_body or {}, record)
             claimed = claim
-        _import(token=token, request=request, record=record)
+        _import(token=token, request=request, record=record, files=files)
         record.status = Status.SUCCEEDED
         record.http_status = 201 if record.operation == ImportRecord.Operation.CREATED else 200
         # Rendered by the serializer that documents it, once: what is sent now is what a replay sends.
@@ -186,12 +211,30 @@ def _record_received(*, token: Token, meta: RequestMeta) -> tuple[ImportRecord, 
     return record, retry_after
 
 
-def _read_request(*, record: ImportRecord, data: Any) -> ImportRequest:
+def _read_request(*, record: ImportRecord, data: Any) -> tuple[ImportRequest, dict[str, bytes] | None]:
+    """The checked request, and the files of a multipart one by path (None for a JSON request)."""
     if isinstance(data, UnreadableBody):
         raise data.error
+    files: dict[str, bytes] | None = None
+    if isinstance(data, ImportForm):
+        form = data
+        first = {name: values[0] for name, values in form.fields.items() if values}
+        for name, value in partial_fields(first).items():
+            setattr(record, name, value)
+        data = parse_import_form(form.fields, [name for name, _, _ in form.files])
+        files = parse_attachment_files(
+            [(filename, content) for _, filename, content in form.files],
+            max_total_bytes=settings.IMPORT_MAX_ATTACHMENT_BYTES,
+        )
     for name, value in partial_fields(data).items():
         setattr(record, name, value)
     request = parse_import_request(data, max_content_bytes=settings.IMPORT_MAX_CONTENT_BYTES)
+    if files is not None:
+        # A retry with the same key must carry the same files too: their names and contents join the hash.
+        digest = hashlib.sha256(request.request_hash.encode())
+        for path in sorted(files):
+            digest.update(b"\0" + path.encode() + b"\0" + hashlib.sha256(files[path]).hexdigest().encode())
+        request = replace(request, request_hash=digest.hexdigest())
     record.space_key = "" if request.space_is_id else request.space
     record.space_id = request.space if request.space_is_id else ""
     record.title = request.title
@@ -199,7 +242,7 @@ def _read_request(*, record: ImportRecord, data: Any) -> ImportRequest:
     record.source_ref = request.source_ref
     record.content_bytes = request.content_bytes
     record.content_sha256 = request.content_sha256
-    return request
+    return request, files
 
 
 # ------------------------------------------------------------------------------------ idempotency
@@ -253,17 +296,76 @@ def _claim_idempotency_key(
 # ----------------------------------------------------------------------------------- the import
 
 
-def _import(*, token: Token, request: ImportRequest, record: ImportRecord) -> None:
+class _UploadedFiles:
+    """The resolver of a multipart import: a relative link or image that names one of the uploaded files becomes that
+    attachment (named as publications name them: the base name, unless two files share it); anything else is left as
+    the converter writes it without a resolver, so a file that was not sent is the plain attachment link it always
+    was."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.names = attachment_names("", sorted(files))
+        self.used: list[str] = []
+
+    def _find(self, path: str) -> str | None:
+        joined = posixpath.normpath(unicodedata.normalize("NFC", path).lstrip("/"))
+        if joined not in self.files:
+            return None
+        if joined not in self.used:
+            self.used.append(joined)
+        return self.names[joined]
+
+    def link(self, href: str) -> LinkTarget | None:
+        path = unquote(href.split("#", 1)[0].split("?", 1)[0])
+        name = self._find(path) if path else None
+        return AttachmentLink(name) if name is not None else None
+
+    def image(self, src: str) -> str | None:
+        return self._find(src) or posixpath.basename(src)
+
+    def wanted_anchors(self) -> Collection[str]:
+        return ()
+
+    def name_of(self, path: str) -> str:
+        """The attachment name a reference to ``path`` (as the converter lists it) is written with."""
+        joined = posixpath.normpath(unicodedata.normalize("NFC", path).lstrip("/"))
+        return self.names.get(joined) or posixpath.basename(path)
+
+
+def _import(*, token: Token, request: ImportRequest, record: ImportRecord, files: dict[str, bytes] | None) -> None:
     if not request.space_is_id and not token.allows_space(request.space):
         raise _space_forbidden(request.space)
 
-    # No diagram renderer: a single-page import uploads no attachments for the rendered images to live in.
-    converted = convert(request.content, title=request.title, math=converter_options().math)
+    options = converter_options()
+    uploaded = _UploadedFiles(files) if files is not None else None
+    converted = convert(
+        request.content, title=request.title, math=options.math, diagrams=options.diagrams, resolve=uploaded
+    )
+    wanted: list[PageAttachment] | None = None
+    keep: frozenset[str] = frozenset()
+    if uploaded is not None:
+        unreferenced = sorted(set(uploaded.files) - set(uploaded.used))
+        if unreferenced:
+            raise InvalidRequest(
+                f"attachment {unreferenced[0]!r} is not referenced by the Markdown (as ![…]({unreferenced[0]}) or "
+                f"[…]({unreferenced[0]})); send only the files the page uses",
+                field=ATTACHMENTS,
+            )
+        wanted = [PageAttachment.of(uploaded.names[path], uploaded.files[path]) for path in uploaded.used]
+        # Files the page still refers to but that were not sent this time stay attached.
+        keep = frozenset(uploaded.name_of(path) for path in converted.attachments)
+    if converted.generated:
+        wanted = list(wanted or [])
+        taken = {item.name.casefold() for item in wanted}
+        wanted += [PageAttachment.generated(item) for item in converted.generated if item.name.casefold() not in taken]
+        if uploaded is None:
+            keep = frozenset(posixpath.basename(path) for path in converted.attachments)
     labels = list(request.labels)
     if converted.labels:
         labels += [label for label in parse_labels(list(converted.labels), source="front-matter labels") if label not in labels]
 
     client = client_for(token.instance)
+    counts = AttachmentCounts()
     try:
         space = client.space(request.space)
         record.space_key, record.space_id = space.key, space.id
@@ -276,10 +378,17 @@ def _import(*, token: Token, request: ImportRequest, record: ImportRecord) -> No
         if converted.appearance is not None and operation != ImportRecord.Operation.UNCHANGED:
             _apply_appearance(client, page.id, converted.appearance,
                               created=operation == ImportRecord.Operation.CREATED)
+        # A JSON import without rendered diagrams leaves the page's attachments as they are (and costs no request).
+        if wanted is not None:
+            created = operation == ImportRecord.Operation.CREATED
+            known = {} if created else attachments_listed(client=client, page_id=page.id)
+            attachments_sync(client=client, page_id=page.id, wanted=wanted, known=known, listed=True, counts=counts,
+                             keep=keep)
     except cf.ConfluenceError as error:
         raise portal_error_from(error, record=record) from error
 
     record.operation = operation
+    record.attachments = counts.as_dict()
     _note_page(record, page)
 
 

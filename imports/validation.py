@@ -179,3 +179,82 @@ def partial_fields(data: Any) -> dict[str, str]:
         "title": text("pageTitle", 255).strip(),
         "source_ref": text("sourceRef", 500),
     }
+
+
+# ----------------------------------------------------------------------------- the multipart form
+
+ATTACHMENTS = "attachments"  # the name of every file part
+_BOOLEANS = {"true": True, "false": False}
+
+
+def parse_import_form(fields: dict[str, list[str]], file_fields: list[str]) -> dict[str, Any]:
+    """The text fields of a multipart import as the JSON body would carry them, for ``parse_import_request``.
+
+    A form has only strings: ``overwrite`` is ``true`` or ``false``; ``labels`` is either a JSON array of strings
+    (``["a","b"]``) or one label per ``labels`` field (a label cannot contain ``[``, so the two never mix up).
+    Every other field is sent at most once."""
+    unknown = sorted((set(fields) | set(file_fields)) - FIELDS - {ATTACHMENTS})
+    if unknown:
+        name = (unknown[0] if unknown[0].isprintable() else ascii(unknown[0]))[:100]
+        raise InvalidRequest(f"unknown field: {name}", field=name)
+    if ATTACHMENTS in fields:
+        raise InvalidRequest("attachments must be file parts (with a file name), not text fields", field=ATTACHMENTS)
+    as_files = sorted(set(file_fields) - {ATTACHMENTS})
+    if as_files:
+        raise InvalidRequest(f"{as_files[0]} must be a text field, not a file", field=as_files[0])
+    data: dict[str, Any] = {}
+    for name, values in fields.items():
+        if name == "labels":
+            continue
+        if len(values) > 1:
+            raise InvalidRequest(f"{name} was sent {len(values)} times; send it once", field=name)
+        data[name] = values[0]
+    if "overwrite" in data:
+        text = data["overwrite"].strip().lower()
+        if text not in _BOOLEANS:
+            raise InvalidRequest("overwrite must be true or false", field="overwrite")
+        data["overwrite"] = _BOOLEANS[text]
+    labels = fields.get("labels") or []
+    if len(labels) == 1 and labels[0].lstrip().startswith("["):
+        try:
+            data["labels"] = json.loads(labels[0])
+        except ValueError:
+            raise PortalError(
+                "labels must be a JSON array of strings, or one label per labels field", code="labels_invalid",
+                field="labels",
+            ) from None
+    elif labels:
+        data["labels"] = labels
+    return data
+
+
+def parse_attachment_files(files: list[tuple[str, bytes]], *, max_total_bytes: int) -> dict[str, bytes]:
+    """The files of a multipart import by their path, as the Markdown refers to them ("img/a.png"): relative,
+    without ``..``, each once (names compared without case, as Confluence and most file systems do)."""
+    total = sum(len(data) for _, data in files)
+    if total > max_total_bytes:
+        raise ContentTooLarge(
+            f"the attachments are {total} bytes together; the limit is {max_total_bytes} (IMPORT_MAX_ATTACHMENT_BYTES)",
+            field=ATTACHMENTS,
+        )
+    found: dict[str, bytes] = {}
+    folded: dict[str, str] = {}
+    for raw, data in files:
+        path = unicodedata.normalize("NFC", raw.strip())
+        shown = (path if path.isprintable() else ascii(path))[:200]
+        parts = path.split("/")
+        if (
+            not path or "\\" in path or path.startswith("/") or has_control_characters(path)
+            or any(part in {"", ".", ".."} for part in parts)
+        ):
+            raise InvalidRequest(
+                f"attachment file name {shown!r} must be a relative path with / between folders, as the Markdown "
+                "refers to it (e.g. img/diagram.png), without . or .. parts",
+                field=ATTACHMENTS,
+            )
+        other = folded.get(path.casefold())
+        if other is not None:
+            raise InvalidRequest(f"attachment {shown!r} was sent twice (as {other!r})", field=ATTACHMENTS)
+        folded[path.casefold()] = path
+        found[path] = data
+    return found

@@ -208,6 +208,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ImportStatusEnum": "imports.models.ImportRecord.Status",
         "ImportOperationEnum": "imports.models.ImportRecord.Operation",
+        # A multipart form's true/false fields (an import's overwrite, a publication's dryRun): one schema component.
+        "FormBooleanEnum": ["true", "false"],
     },
 }
 
@@ -228,6 +230,8 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # its content; anything beyond this bound is refused from Content-Length alone, before it is read.
 IMPORT_MAX_BODY_BYTES = IMPORT_MAX_CONTENT_BYTES * 6 + 64 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(IMPORT_MAX_BODY_BYTES, 2_621_440)
+# The files a multipart import may carry, all together; a larger request is refused from Content-Length alone.
+IMPORT_MAX_ATTACHMENT_BYTES = env.int("IMPORT_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 # Failed token authentications allowed per client address and minute before 429 (guessing is slow).
 TOKEN_AUTH_FAILURES_PER_MINUTE = env.int("TOKEN_AUTH_FAILURES_PER_MINUTE", default=20)
 # Page-view look-ups (two v1 analytics calls a page) run this many at a time during a directory sync.

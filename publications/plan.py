@@ -8,8 +8,6 @@ target page was created before, after or in the same run.
 
 from __future__ import annotations
 
-import hashlib
-import mimetypes
 import posixpath
 import re
 import unicodedata
@@ -18,21 +16,17 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 from xml.sax.saxutils import escape, quoteattr
 
-from confluence.converter import AttachmentLink, LinkTarget, PageLink, TextOnly, convert
+from confluence.converter import AttachmentLink, Diagrams, LinkTarget, MathMacros, PageLink, TextOnly, convert
 from confluence.converter.front_matter import FrontMatterValue, labels_from, split_front_matter
 from confluence.converter.resolve import anchor_name
+from portal.attachments import PageAttachment, attachment_names
+from portal.attachments import media_type_of as media_type
 from publications.bundle import MARKDOWN_SUFFIXES, Bundle, BundleError
 
 INDEX_NAMES = ("index", "readme")  # a folder's own page; index first, as MkDocs and Hugo read it
 FOLDER_BODY = '<ac:structured-macro ac:name="children" ac:schema-version="2"/>'
 MAX_TITLE = 255
 MAX_EXPANSION = 100  # storage bytes per Markdown byte that no document reaches (see split_oversized)
-# The built-in table only: the system's /etc/mime.types differs between machines, and the media type of an
-# attachment must not change because the portal moved to another host.
-_MEDIA_TYPES = mimetypes.MimeTypes(filenames=())
-_MEDIA_TYPES.add_type("image/svg+xml", ".svg")
-_MEDIA_TYPES.add_type("image/webp", ".webp")
-_MEDIA_TYPES.add_type("application/vnd.jgraph.mxfile", ".drawio")
 
 
 @dataclass
@@ -83,14 +77,6 @@ class Plan:
         if self._index is None or self._indexed != signature:
             self._index, self._indexed = _Index(self), signature
         return self._index
-
-
-@dataclass(frozen=True)
-class PageAttachment:
-    name: str
-    data: bytes
-    media_type: str
-    sha256: str
 
 
 @dataclass
@@ -506,36 +492,9 @@ def _anchor_macro(name: str) -> str:
     return f'<ac:structured-macro ac:name="anchor"><ac:parameter ac:name="">{escape(name)}</ac:parameter>'
 
 
-# Characters Windows refuses in file names, and those that break a download URL or a multipart header when not
-# escaped the same way by every party: replaced, so a name means the same to the client, Confluence and a reader.
-_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|#%&\x00-\x1f\x7f]')
-
-
 def _attachment_names(page: PlannedPage, files: list[str]) -> dict[str, str]:
-    """A name per referenced file, unique on the page: the base name, unless two files of the page share it; then
-    each of those is named after its path from the page's folder ("img/a.png" -> "img_a.png", ".." -> "PAR"), as
-    md2conf does, so neither depends on which of them was referenced first. Characters that are unsafe in a file
-    name or URL become "_"."""
-    base_counts: dict[str, int] = {}
-    for path in files:
-        base = posixpath.basename(path).casefold()
-        base_counts[base] = base_counts.get(base, 0) + 1
-    names: dict[str, str] = {}
-    taken: set[str] = set()
-    for path in files:
-        name = posixpath.basename(path)
-        if base_counts[name.casefold()] > 1:
-            relative = posixpath.relpath(path, page.source_dir or ".")
-            name = "_".join("PAR" if part == ".." else part for part in relative.split("/"))
-        name = _UNSAFE_IN_NAME.sub("_", name)
-        stem, dot, suffix = name.rpartition(".")
-        candidate, counter = name, 2
-        while candidate.casefold() in taken:
-            candidate = f"{stem}-{counter}.{suffix}" if dot else f"{name}-{counter}"
-            counter += 1
-        taken.add(candidate.casefold())
-        names[path] = candidate
-    return names
+    # One naming rule for every page the portal writes (portal.attachments): two files of one base name never collide.
+    return attachment_names(page.source_dir, files)
 
 
 # ---------------------------------------------------------------------- rendering
@@ -595,33 +554,33 @@ class _Linker:
         return name
 
 
-def render_page(plan: Plan, page: PlannedPage, *, space_key: str) -> RenderedPage:
+def render_page(
+    plan: Plan,
+    page: PlannedPage,
+    *,
+    space_key: str,
+    math: MathMacros | None = None,
+    diagrams: Diagrams | None = None,
+) -> RenderedPage:
     """The storage body of a planned page with its links resolved by title in ``space_key``, its labels, the
-    attachments it references (name unique on the page, media type from the extension, sha256 of the content) and
-    warnings about what it refers to that cannot be followed."""
+    attachments it references (name unique on the page, media type from the extension, sha256 of the content), the
+    diagrams ``diagrams`` rendered (attachments too), and warnings about what it refers to that cannot be followed or
+    a diagram that could not be rendered."""
     if page.path is None and not page.markdown:
         return RenderedPage(body=FOLDER_BODY, labels=[], attachments=[], warnings=[])
     linker = _Linker(plan, page, space_key)
-    converted = convert(page.markdown, title=page.title, resolve=linker)
+    converted = convert(page.markdown, title=page.title, resolve=linker, math=math, diagrams=diagrams)
     body = converted.body
     if page.parts:
         body += _parts_list(plan, page, space_key)
-    attachments = [
-        PageAttachment(
-            name=page.files[path],
-            data=plan.files[path],
-            media_type=media_type(page.files[path]),
-            sha256=hashlib.sha256(plan.files[path]).hexdigest(),
-        )
-        for path in linker.used
-    ]
+    attachments = [PageAttachment.of(page.files[path], plan.files[path]) for path in linker.used]
+    taken = {item.name.casefold() for item in attachments}
+    # A rendered diagram is named after its source's hash ("mermaid-….png"): a bundle file of that very name wins.
+    attachments += [PageAttachment.generated(item) for item in converted.generated if item.name.casefold() not in taken]
     return RenderedPage(
-        body=body, labels=list(page.labels), attachments=attachments, warnings=[*page.warnings, *linker.warnings]
+        body=body, labels=list(page.labels), attachments=attachments,
+        warnings=[*page.warnings, *linker.warnings, *converted.warnings],
     )
-
-
-def media_type(name: str) -> str:
-    return _MEDIA_TYPES.guess_type(name, strict=False)[0] or "application/octet-stream"
 
 
 def _parts_list(plan: Plan, page: PlannedPage, space_key: str) -> str:

@@ -15,7 +15,6 @@ wrote is adopted, and not written: the portal's own record serves publications, 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import difflib
 import hashlib
@@ -38,6 +37,8 @@ from confluence import errors as cf
 from confluence.client import ConfluenceClient, Page
 from imports.models import ImportRecord
 from imports.services import PROPERTY_KEY, page_hash
+from portal.attachments import AttachmentCounts, attachments_foreseen, attachments_listed, attachments_sync
+from portal.conversion import converter_options
 from portal.errors import PortalError
 from publications.bundle import read_bundle
 from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
@@ -53,7 +54,6 @@ Status = PublicationPage.Status
 Action = PublicationPage.Action
 HEARTBEAT_SECONDS = 5.0
 CLOCK_SKEW = dt.timedelta(minutes=1)
-SHA_COMMENT = "sha256:"
 _BLOCK_END = re.compile(r"(</(?:p|h[1-6]|li|ul|ol|tr|table|thead|tbody|pre|blockquote|ac:structured-macro|ac:layout)>)")
 
 
@@ -317,7 +317,10 @@ class _Run:
             row.save()
 
     def _page(self, row: PublicationPage, planned: PlannedPage, plan: Plan, parent_id: str) -> _Outcome:
-        rendered = render_page(plan, planned, space_key=self.publication.space_key)
+        options = converter_options()
+        rendered = render_page(
+            plan, planned, space_key=self.publication.space_key, math=options.math, diagrams=options.diagrams
+        )
         digest = page_hash(planned.title, rendered.body)
         row.content_hash = digest
         known = self._known(row, planned.title)
@@ -477,37 +480,20 @@ class _Run:
         return _Outcome(Status.UPDATED, page=page, record=record)
 
     def _listed_attachments(self, page_id: str) -> dict[str, dict[str, str]]:
-        """A page the portal has no record of: its attachments as Confluence lists them, with the hash the portal
-        wrote into their comment when it uploaded them."""
+        """A page the portal has no record of: its attachments as Confluence lists them."""
         assert self.client is not None
-        listed = {}
-        for attachment in self.client.attachments(page_id):
-            comment = attachment.comment or ""
-            sha = comment[len(SHA_COMMENT):] if comment.startswith(SHA_COMMENT) else ""
-            listed[attachment.title] = {"id": attachment.id, "sha256": sha}
-        return listed
+        return attachments_listed(client=self.client, page_id=page_id)
 
     def _attachments(self, outcome: _Outcome, rendered, page_id: str, known: dict, *, listed: bool) -> dict:
-        """Upload what changed, leave what did not, remove what the portal uploaded and the page no longer uses."""
+        """The page's attachments brought in line with what it references (portal.attachments' rules)."""
         assert self.client is not None
-        current = dict(known or {})
-        wanted = {item.name: item for item in rendered.attachments}
-        for name, item in wanted.items():
-            if current.get(name, {}).get("sha256") == item.sha256:
-                outcome.unchanged += 1
-                continue
-            uploaded = self.client.upload_attachment(
-                page_id, filename=name, data=item.data, media_type=item.media_type, comment=SHA_COMMENT + item.sha256
-            )
-            current[name] = {"id": uploaded.id, "sha256": item.sha256}
-            outcome.uploaded += 1
-        for name in sorted(set(current) - set(wanted)):
-            if listed and not current[name].get("sha256"):
-                continue  # attached by a person, not by the portal: not ours to remove
-            with contextlib.suppress(cf.NotFound):  # already gone
-                self.client.delete_attachment(current[name]["id"])
-            del current[name]
-            outcome.removed += 1
+        counts = AttachmentCounts()
+        current = attachments_sync(
+            client=self.client, page_id=page_id, wanted=rendered.attachments, known=known, listed=listed, counts=counts
+        )
+        outcome.uploaded += counts.uploaded
+        outcome.unchanged += counts.unchanged
+        outcome.removed += counts.removed
         return current
 
     def _remember(self, page: Page, planned, digest, parent_id, *, attachments: dict) -> PublishedPage:
@@ -594,10 +580,8 @@ class _Run:
 
     @staticmethod
     def _dry_attachments(outcome: _Outcome, rendered, known: dict) -> _Outcome:
-        wanted = {item.name: item.sha256 for item in rendered.attachments}
-        outcome.unchanged = sum(1 for name, sha in wanted.items() if known.get(name, {}).get("sha256") == sha)
-        outcome.uploaded = len(wanted) - outcome.unchanged
-        outcome.removed = sum(1 for name, item in known.items() if name not in wanted and item.get("sha256"))
+        counts = attachments_foreseen(wanted=rendered.attachments, known=known)
+        outcome.uploaded, outcome.unchanged, outcome.removed = counts.uploaded, counts.unchanged, counts.removed
         return outcome
 
     # ---------------------------------------------------------------- orphans
