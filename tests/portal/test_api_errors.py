@@ -58,3 +58,20 @@ def test_handler_renders_drf_and_unknown_errors():
     validation = exception_handler(exceptions.ValidationError({"content": ["This field is required."]}), context)
     assert validation.data["error"]["field"] == "content"
     assert exception_handler(exceptions.Throttled(wait=2.2), context)["Retry-After"] == "3"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("accept", "status", "content_type"),
+    [
+        ("", 200, "application/vnd.oai.openapi"),
+        ("*/*", 200, "application/vnd.oai.openapi"),
+        ("application/json", 200, "application/json"),
+        ("application/json, text/plain", 200, "application/json"),
+        ("image/png", 406, ""),
+    ],
+)
+def test_the_schema_answers_in_the_form_the_client_accepts(client, accept, status, content_type):
+    response = client.get("/api/schema/", HTTP_ACCEPT=accept) if accept else client.get("/api/schema/")
+    assert response.status_code == status
+    assert response["Content-Type"].startswith(content_type)
