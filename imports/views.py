@@ -1,7 +1,6 @@
 """`POST /api/v1/imports`, `GET /api/v1/imports` and `GET /api/v1/imports/{importId}`."""
 
 import html
-import uuid
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -28,6 +27,7 @@ from imports.serializers import (
     ImportResultSerializer,
 )
 from imports.services import ImportForm, RequestMeta, UnreadableBody, import_submit
+from portal.api import choice_param, uuid_or_none
 from portal.errors import PortalError
 from portal.http import client_ip_address, content_length
 
@@ -161,12 +161,8 @@ class ImportListCreate(APIView):
     )
     def get(self, request: Request) -> Response:
         records = ImportRecord.objects.filter(instance_id=request.auth.instance_id).select_related("instance")
-        status = request.query_params.get("status")
+        status = choice_param(request, "status", ImportRecord.Status.values)
         if status is not None:
-            if status not in ImportRecord.Status.values:
-                raise PortalError(
-                    f"status must be one of {', '.join(ImportRecord.Status.values)}", code="invalid_request", field="status"
-                )
             records = records.filter(status=status)
         paginator = ImportPagination()
         page = paginator.paginate_queryset(records, request, view=self)
@@ -180,10 +176,7 @@ class ImportDetail(APIView):
         responses={200: ImportRecordSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request, import_id: str) -> Response:
-        try:
-            pk = uuid.UUID(import_id)
-        except ValueError:
-            pk = None
+        pk = uuid_or_none(import_id)
         # Another instance's record answers exactly like a missing one: its existence is not for this token.
         record = (
             ImportRecord.objects.select_related("instance").filter(pk=pk, instance_id=request.auth.instance_id).first()

@@ -2,6 +2,7 @@
 
 import logging
 import math
+import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -80,6 +81,22 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         error_body(request_id, "internal_error", "An unexpected error occurred; quote the request id to an administrator."),
         status=500,
     )
+
+
+def choice_param(request: Any, name: str, choices: list[str]) -> str | None:
+    """A query parameter that must be one of `choices` (a list filter), or None when absent; else a 400."""
+    value = request.query_params.get(name)
+    if value is not None and value not in choices:
+        raise PortalError(f"{name} must be one of {', '.join(choices)}", code="invalid_request", field=name)
+    return value
+
+
+def uuid_or_none(value: str) -> uuid.UUID | None:
+    """The id in a URL, or None when it is not one: a malformed id answers like an unknown one (404)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 class AnswerSerializer(serializers.Serializer):

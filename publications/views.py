@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions as drf_exceptions
@@ -15,6 +13,7 @@ from rest_framework.views import APIView
 
 from imports.serializers import ErrorSerializer
 from imports.services import RequestMeta
+from portal.api import choice_param, uuid_or_none
 from portal.errors import PortalError
 from portal.http import client_ip_address, content_length
 from publications.models import Publication
@@ -101,12 +100,8 @@ class PublicationListCreate(APIView):
     )
     def get(self, request: Request) -> Response:
         publications = Publication.objects.filter(instance_id=request.auth.instance_id)
-        state = request.query_params.get("state")
+        state = choice_param(request, "state", Publication.State.values)
         if state is not None:
-            if state not in Publication.State.values:
-                raise PortalError(
-                    f"state must be one of {', '.join(Publication.State.values)}", code="invalid_request", field="state"
-                )
             publications = publications.filter(state=state)
         paginator = PublicationPagination()
         page = paginator.paginate_queryset(publications, request, view=self)
@@ -121,10 +116,7 @@ class PublicationDetail(APIView):
         responses={200: PublicationSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request, publication_id: str) -> Response:
-        try:
-            pk = uuid.UUID(publication_id)
-        except ValueError:
-            pk = None
+        pk = uuid_or_none(publication_id)
         # Another instance's publication answers exactly like a missing one.
         publication = Publication.objects.filter(pk=pk, instance_id=request.auth.instance_id).first() if pk else None
         if publication is None:
