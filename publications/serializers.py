@@ -7,6 +7,7 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
+from imports.serializers import AttachmentCountsSerializer
 from publications.models import Publication, PublicationPage
 
 
@@ -50,12 +51,6 @@ class _ProgressSerializer(serializers.Serializer):
     total = serializers.IntegerField()
 
 
-class _AttachmentCountsSerializer(serializers.Serializer):
-    uploaded = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    removed = serializers.IntegerField()
-
-
 class PublicationPageSerializer(serializers.Serializer):
     path = serializers.CharField()
     title = serializers.CharField()
@@ -64,7 +59,7 @@ class PublicationPageSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=PublicationPage.Status.values)
     action = serializers.ChoiceField(choices=PublicationPage.Action.values, required=False, help_text="Dry runs only.")
     error = _ErrorSerializer(required=False)
-    attachments = _AttachmentCountsSerializer()
+    attachments = AttachmentCountsSerializer()
     diff = serializers.CharField(required=False, help_text="Dry runs only, for pages that would change.")
     warnings = serializers.ListField(child=serializers.CharField())
 
