@@ -18,7 +18,10 @@ class JSONFirstNegotiation(DefaultContentNegotiation):
 
     def select_renderer(self, request, renderers, format_suffix=None):
         accept = request.META.get("HTTP_ACCEPT", "")
-        plain = not format_suffix and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        # The query string is parsed only when there is one (a format override could be in it).
+        plain = not format_suffix and (
+            not request.META.get("QUERY_STRING") or self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        )
         if plain:
             if accept in _TAKES_ANY:
                 # What DRF picks too when anything goes: the view's first renderer.
