@@ -275,7 +275,8 @@ def prepare_database(workdir: Path, standin_url: str, *, database_url: str | Non
 
 
 @contextmanager
-def gunicorn(database: Database, *, workers: int, threads: int, name: str = "gunicorn") -> Iterator[Portal]:
+def gunicorn(database: Database, *, workers: int, threads: int, name: str = "gunicorn",
+             config: str = "portal/gunicorn.conf.py") -> Iterator[Portal]:
     port = free_port()
     env = {**database.env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
            "GUNICORN_THREADS": str(threads)}
@@ -284,7 +285,7 @@ def gunicorn(database: Database, *, workers: int, threads: int, name: str = "gun
     log = database.workdir / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*command, "-c", "portal/gunicorn.conf.py", "portal.wsgi"],
+            [*command, "-c", config, "portal.wsgi"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     STARTED_PIDS.append(process.pid)

@@ -99,3 +99,20 @@ def test_no_benchmark_process_outlives_the_run(smoke_results) -> None:
         if int(fields[2]) in started:  # pgrp
             leftovers.append(stat.parent.name)
     assert not leftovers, f"processes left running: {leftovers}"
+
+
+def test_the_import_cpu_probe_splits_a_workers_cpu_into_its_parts() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.import_cpu", "--imports", "5", "--latency-ms", "0"],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = {}
+    for line in result.stdout.splitlines()[1:]:
+        name, value = line.rsplit(None, 1)
+        figures[name.strip()] = float(value)
+    # Every part the worker timed is there, as a number of milliseconds (sizes prove nothing at smoke scale).
+    for part in ("the import view", "conversion", "the Confluence calls (requests, 2 calls)",
+                 "the received record (token lock, rate count, insert)", "of which any request pays (GET /healthz)"):
+        assert figures[part] >= 0, part
+    assert figures["conversion"] > 0 and figures["the import view"] > figures["conversion"]
