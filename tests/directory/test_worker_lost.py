@@ -55,6 +55,7 @@ def test_a_sync_whose_worker_is_killed_ends_failed_with_what_it_had_synced(
     page = reverse("admin:directory_syncrun_change", args=[run.pk])
     before = admin_client.get(page).content.decode()
     assert run.progress and escape(run.progress) in before  # the progress the dead worker last reported
+    assert re.search(r"\d+ s ago \(a run silent for 3 s is taken to have died\)", before), before
     assert '<meta http-equiv="refresh"' in before
 
     standin.set_knobs(latency_ms=0)
