@@ -170,6 +170,12 @@ def sync_run(
         logger.exception("directory sync of %s failed", instance)
         sync.error(f"The sync stopped on an unexpected error: {type(exc).__name__}: {exc}", report=False)
         run.status = SyncRun.Status.FAILED
+    except BaseException as exc:
+        # Ctrl-C on sync_confluence, or a worker told twice to stop: the run ends now, not when the sweep notices.
+        sync.error(f"The sync was interrupted ({type(exc).__name__}) and stopped where it was. Run the sync again.",
+                   report=False)
+        run.status = SyncRun.Status.FAILED
+        raise
     else:
         run.status = SyncRun.Status.PARTIAL if run.errors else SyncRun.Status.SUCCEEDED
     finally:
@@ -260,10 +266,8 @@ class _Sync:
         """Save the run's outcome; False when the sweep marked it failed first (its outcome then stands)."""
         row = self.run_row
         row.requests_made = self.client.requests_made - self.requests_before
-        row.heartbeat_at = timezone.now()
-        if row.status != SyncRun.Status.RUNNING:  # still running: interrupted (SystemExit), the sweep will say so
-            row.finished_at = row.heartbeat_at
-            row.progress = summary(row)[:500]
+        row.finished_at = row.heartbeat_at = timezone.now()
+        row.progress = summary(row)[:500]
         fields = {f.attname: getattr(row, f.attname) for f in SyncRun._meta.concrete_fields if not f.primary_key}
         return bool(SyncRun.objects.filter(pk=row.pk, status=SyncRun.Status.RUNNING).update(**fields))
 

@@ -168,3 +168,18 @@ def test_a_running_sync_saves_its_counts_and_progress_with_its_heartbeat(instanc
     assert (30, "spaces: 2 to read (DEMO, DOCS)") in seen, seen
     assert any(progress.startswith("pages of DEMO (Demo): 30 so far") for _, progress in seen), seen
     assert SyncRun.objects.get().progress.startswith("Sync of acme succeeded")
+
+
+@pytest.mark.django_db
+def test_a_sync_interrupted_by_ctrl_c_ends_failed_at_once(instance):
+    def interrupt(line: str) -> None:
+        if line.startswith("pages of DOCS"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sync_run(instance=instance, progress=interrupt)
+
+    run = SyncRun.objects.get()
+    assert run.status == "failed" and run.finished_at is not None and run.pages_seen == 60
+    assert run.errors == ["The sync was interrupted (KeyboardInterrupt) and stopped where it was. Run the sync again."]
+    assert services.summary(run).startswith("Sync of acme failed")
