@@ -9,4 +9,4 @@ class DirectoryConfig(AppConfig):
         from directory.services import sync_sweep_ensure
         from portal.sweeps import sweep_register
 
-        sweep_register(sync_sweep_ensure)
+        sweep_register(ensure=sync_sweep_ensure)

@@ -580,7 +580,7 @@ def sync_sweep_ensure() -> bool:
     """Make sure the directory's sweep is waiting (a quarter of DIRECTORY_SYNC_STALE_AFTER_SECONDS from now)."""
     from directory.tasks import directory_sync_sweep_task
 
-    return sweep_ensure(directory_sync_sweep_task, every=max(1.0, settings.DIRECTORY_SYNC_STALE_AFTER_SECONDS / 4))
+    return sweep_ensure(task=directory_sync_sweep_task, every=max(1.0, settings.DIRECTORY_SYNC_STALE_AFTER_SECONDS / 4))
 
 
 def sync_runs_sweep() -> int:

@@ -33,7 +33,7 @@ SWEEP_PRIORITY = 50
 _ensurers: list[Callable[[], object]] = []
 
 
-def sweep_register(ensure: Callable[[], object]) -> None:
+def sweep_register(*, ensure: Callable[[], object]) -> None:
     """Record an app's function that ensures its sweep (called by `sweeps_ensure`, e.g. when a worker starts)."""
     if ensure not in _ensurers:
         _ensurers.append(ensure)
@@ -45,7 +45,7 @@ def sweeps_ensure() -> None:
         ensure()
 
 
-def sweep_ensure(task: Task, *, every: float) -> bool:
+def sweep_ensure(*, task: Task, every: float) -> bool:
     """Queue `task` (a sweep: no arguments) to run `every` seconds from now, unless one is already waiting.
 
     Returns True when it queued one. Inside the caller's transaction when there is one, so work and the sweep that

@@ -10,4 +10,4 @@ class PublicationsConfig(AppConfig):
         from portal.sweeps import sweep_register
         from publications.services import publication_sweep_ensure
 
-        sweep_register(publication_sweep_ensure)
+        sweep_register(ensure=publication_sweep_ensure)

@@ -243,7 +243,7 @@ def publication_sweep_ensure() -> bool:
     """Make sure the publications' sweep is waiting (a quarter of PUBLICATION_STALE_AFTER_SECONDS from now)."""
     from publications.tasks import publications_sweep_task
 
-    return sweep_ensure(publications_sweep_task, every=max(1.0, settings.PUBLICATION_STALE_AFTER_SECONDS / 4))
+    return sweep_ensure(task=publications_sweep_task, every=max(1.0, settings.PUBLICATION_STALE_AFTER_SECONDS / 4))
 
 
 def publications_sweep() -> tuple[int, int]:
