@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from directory.models import ConfluenceUser, Page, PageActivity, Space, SyncRun
@@ -153,7 +155,8 @@ class SyncRunAdmin(ReadOnlyAdmin):
                     "users_seen", "rows_written", "requests_made", "problems"]
     list_filter = ["instance", "status"]
     date_hierarchy = "started_at"
-    fields = ["instance", "status", "progress_shown", "result", "started_at", "finished_at", "duration", "spaces_requested", "spaces_seen",
+    fields = ["instance", "status", "progress_shown", "result", "started_at", "heartbeat_shown", "finished_at", "duration",
+              "spaces_requested", "spaces_seen",
               "spaces_skipped", "pages_seen", "pages_created", "pages_updated", "pages_gone", "users_seen",
               "users_created", "users_updated", "activity_fetched", "activity_written", "rows_written",
               "requests_made", "error_list"]
@@ -169,6 +172,17 @@ class SyncRunAdmin(ReadOnlyAdmin):
         if run.status == SyncRun.Status.QUEUED:
             return "waiting for a background worker (manage.py run_worker)"
         return run.progress or ("starting" if run.status == SyncRun.Status.RUNNING else "—")
+
+    @admin.display(description="last heard from")
+    def heartbeat_shown(self, run: SyncRun) -> str:
+        # While it runs, how long since it last reported: a growing figure is a sync whose worker died, which the
+        # sweep marks failed after DIRECTORY_SYNC_STALE_AFTER_SECONDS.
+        if run.heartbeat_at is None:
+            return "—"
+        if run.status != SyncRun.Status.RUNNING:
+            return f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S}"
+        seconds = max(0.0, (timezone.now() - run.heartbeat_at).total_seconds())
+        return f"{seconds:.0f} s ago (a run silent for {settings.DIRECTORY_SYNC_STALE_AFTER_SECONDS} s is taken to have died)"
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None) -> HttpResponse:
         run = SyncRun.objects.filter(pk=object_id).first() if object_id.isdigit() else None

@@ -47,13 +47,19 @@ class SyncRun(models.Model):
     requests_made = models.PositiveIntegerField(default=0)
     # Readable sentences for the admin ("Space HR (Human resources) could not be read (403) ..."), in order.
     errors = models.JSONField(default=list, blank=True)
-    # The sync's latest progress line ("pages of DOCS: 2,500 so far ..."), saved while it runs on a worker.
+    # The sync's latest progress line ("pages of DOCS: 2,500 so far ..."), saved as it runs, with the counts above.
     progress = models.CharField(max_length=500, blank=True)
+    # When the running sync last reported (at most a second apart while it works): a run silent for longer than
+    # DIRECTORY_SYNC_STALE_AFTER_SECONDS lost its process, and the directory's sweep marks it failed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
         get_latest_by = "started_at"
-        indexes = [models.Index(fields=["instance", "-started_at"], name="dir_sync_instance_recent_idx")]
+        indexes = [
+            models.Index(fields=["instance", "-started_at"], name="dir_sync_instance_recent_idx"),
+            models.Index(fields=["status", "heartbeat_at"], name="dir_sync_status_heartbeat_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.instance} sync at {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"

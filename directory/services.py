@@ -30,6 +30,7 @@ from confluence import client as confluence_client
 from confluence.client import ConfluenceClient
 from confluence.errors import AuthenticationFailed, ConfluenceError, NotFound, RateLimited, Unavailable
 from directory.models import ConfluenceUser, Page, PageActivity, Space, SyncRun
+from portal.sweeps import sweep_ensure
 from tokens import confluence as instance_confluence
 from tokens.models import Instance
 
@@ -51,6 +52,10 @@ SPACE_FIELDS = ["key", "name", "type", "status", "homepage_id", "web_url"]
 
 class SyncAborted(Exception):
     """A failure after which no other part of the sync can succeed (the credentials were refused)."""
+
+
+class SyncLost(Exception):
+    """The sweep has marked this run failed (it was silent too long): stop without writing over that outcome."""
 
 
 # ---------------------------------------------------------------------- messages
@@ -145,33 +150,47 @@ def sync_run(
     """
     keys = [key.strip() for key in spaces or [] if key.strip()]
     if run is None:
-        run = SyncRun.objects.create(instance=instance, spaces_requested=keys)
+        run = SyncRun.objects.create(instance=instance, spaces_requested=keys, heartbeat_at=timezone.now())
+        sync_sweep_ensure()  # a sync from the command line is watched too: its process may be killed as well
     else:  # queued by sync_enqueue(): it starts now
-        run.status, run.started_at = SyncRun.Status.RUNNING, timezone.now()
-        run.save(update_fields=["status", "started_at"])
+        run.status, run.started_at, run.heartbeat_at = SyncRun.Status.RUNNING, timezone.now(), timezone.now()
+        run.save(update_fields=["status", "started_at", "heartbeat_at"])
     own_client = client is None
     confluence = client or instance_confluence.build_client(instance)
-    requests_before = confluence.requests_made
     sync = _Sync(run=run, instance=instance, client=confluence, progress=progress if progress is not None else _quiet)
+    lost = False
     try:
         sync.run(keys or None)
     except SyncAborted:
         run.status = SyncRun.Status.FAILED
+    except SyncLost:
+        lost = True
     except Exception as exc:
         # A bug or a database failure: the run must not stay "running" forever, and the admin sees what happened.
         logger.exception("directory sync of %s failed", instance)
-        sync.error(f"The sync stopped on an unexpected error: {type(exc).__name__}: {exc}")
+        sync.error(f"The sync stopped on an unexpected error: {type(exc).__name__}: {exc}", report=False)
         run.status = SyncRun.Status.FAILED
+    except BaseException as exc:
+        # Ctrl-C on sync_confluence, or a worker told twice to stop: the run ends now, not when the sweep notices.
+        sync.error(f"The sync was interrupted ({type(exc).__name__}) and stopped where it was. Run the sync again.",
+                   report=False)
+        run.status = SyncRun.Status.FAILED
+        raise
     else:
         run.status = SyncRun.Status.PARTIAL if run.errors else SyncRun.Status.SUCCEEDED
     finally:
         sync.close()
-        run.requests_made = confluence.requests_made - requests_before
-        run.finished_at = timezone.now()
-        run.save()
+        lost = lost or not sync.finish()
         if own_client:
             confluence.close()
-    sync.say(summary(run))
+    if lost:
+        logger.warning(
+            "directory sync %s of %s was marked failed by the sweep while it still ran (silent for longer than "
+            "DIRECTORY_SYNC_STALE_AFTER_SECONDS); it stopped, its rows written so far are kept", run.pk, instance,
+        )
+        run.refresh_from_db()
+        return run
+    sync.tell(summary(run))
     return run
 
 
@@ -194,12 +213,23 @@ def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
+# What a running sync reports with each heartbeat, so the admin follows it and a run that dies keeps its counts.
+REPORTED_FIELDS = [
+    "spaces_seen", "spaces_skipped", "pages_seen", "pages_created", "pages_updated", "pages_gone", "users_seen",
+    "users_created", "users_updated", "activity_fetched", "activity_written", "rows_written", "requests_made",
+    "errors", "progress", "heartbeat_at",
+]
+BEAT_SECONDS = 1.0  # the most often a run writes its heartbeat
+
+
 class _Sync:
     def __init__(self, *, run: SyncRun, instance: Instance, client: ConfluenceClient, progress: Progress) -> None:
         self.run_row = run
         self.instance = instance
         self.client = client
-        self.say = progress
+        self.tell = progress
+        self.requests_before = client.requests_made
+        self.last_beat = time.monotonic()
         self.problems = 0
         self.analytics_refused = False
         self.pool = ThreadPoolExecutor(
@@ -209,13 +239,45 @@ class _Sync:
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def error(self, message: str) -> None:
+    def say(self, line: str, *, report: bool = True) -> None:
+        """A progress line for whoever runs the sync; it is also the run's ``progress``, saved with the heartbeat."""
+        self.tell(line)
+        self.run_row.progress = line[:500]
+        if report:
+            self.beat()
+
+    def beat(self) -> None:
+        """Report that the run is alive, with its counts and latest line, at most once a BEAT_SECONDS.
+
+        The write is conditional on the run still running: when the sweep has marked it failed (a long silence,
+        e.g. a stopped clock or a frozen process that woke up), it raises SyncLost instead of undoing that.
+        """
+        if time.monotonic() - self.last_beat < BEAT_SECONDS:
+            return
+        self.last_beat = time.monotonic()
+        row = self.run_row
+        row.requests_made = self.client.requests_made - self.requests_before
+        row.heartbeat_at = timezone.now()
+        alive = SyncRun.objects.filter(pk=row.pk, status=SyncRun.Status.RUNNING)
+        if not alive.update(**{name: getattr(row, name) for name in REPORTED_FIELDS}):
+            raise SyncLost
+
+    def finish(self) -> bool:
+        """Save the run's outcome; False when the sweep marked it failed first (its outcome then stands)."""
+        row = self.run_row
+        row.requests_made = self.client.requests_made - self.requests_before
+        row.finished_at = row.heartbeat_at = timezone.now()
+        row.progress = summary(row)[:500]
+        fields = {f.attname: getattr(row, f.attname) for f in SyncRun._meta.concrete_fields if not f.primary_key}
+        return bool(SyncRun.objects.filter(pk=row.pk, status=SyncRun.Status.RUNNING).update(**fields))
+
+    def error(self, message: str, *, report: bool = True) -> None:
         self.problems += 1
         if len(self.run_row.errors) < MAX_ERRORS:
             self.run_row.errors.append(message)
         elif len(self.run_row.errors) == MAX_ERRORS:
             self.run_row.errors.append("More problems followed; only the first ones are listed.")
-        self.say(f"problem: {message}")
+        self.say(f"problem: {message}", report=report)
 
     def _fatal(self, error: ConfluenceError) -> None:
         """401 anywhere means no call can succeed: say so once and stop."""
@@ -347,6 +409,7 @@ class _Sync:
         ]
         counts: dict[str, tuple[int, int]] = {}
         for page_id, future in futures:
+            self.beat()  # a batch's views may take a while on a slow site: the run is alive meanwhile
             try:
                 counts[page_id] = future.result()
             except NotFound:
@@ -487,28 +550,77 @@ def _batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
 
 
 def sync_enqueue(*, instance: Instance, spaces: Iterable[str] | None = None) -> SyncRun:
-    """Queue a sync for a background worker; the returned run is ``queued`` and fills in as the worker goes."""
+    """Queue a sync for a background worker, and the sweep that watches syncs; the returned run is ``queued`` and
+    fills in as the worker goes (its progress and counts are saved with its heartbeat)."""
     from directory.tasks import directory_sync_task
 
     keys = [key.strip() for key in spaces or [] if key.strip()]
     with transaction.atomic():
         run = SyncRun.objects.create(instance=instance, spaces_requested=keys, status=SyncRun.Status.QUEUED)
         directory_sync_task.enqueue(run.pk)
+        sync_sweep_ensure()
     return run
 
 
 def sync_run_queued(*, run_id: int) -> SyncRun | None:
-    """Run a queued sync on this worker, saving its progress line at most once a second for the admin to show."""
-    claimed = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(status=SyncRun.Status.RUNNING)
+    """Run a queued sync on this worker; None when another worker has taken it (or it is no longer queued)."""
+    claimed = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
+        status=SyncRun.Status.RUNNING, heartbeat_at=timezone.now()
+    )
     if not claimed:
         return None
     run = SyncRun.objects.select_related("instance").get(pk=run_id)
-    last = 0.0
+    return sync_run(instance=run.instance, spaces=run.spaces_requested or None, run=run)
 
-    def save_progress(line: str) -> None:
-        nonlocal last
-        if time.monotonic() - last >= 1.0 or line.startswith("Sync of"):
-            last = time.monotonic()
-            SyncRun.objects.filter(pk=run_id).update(progress=line[:500])
 
-    return sync_run(instance=run.instance, spaces=run.spaces_requested or None, progress=save_progress, run=run)
+# ---------------------------------------------------------------------- runs whose process died
+
+
+def sync_sweep_ensure() -> bool:
+    """Make sure the directory's sweep is waiting (a quarter of DIRECTORY_SYNC_STALE_AFTER_SECONDS from now)."""
+    from directory.tasks import directory_sync_sweep_task
+
+    return sweep_ensure(task=directory_sync_sweep_task, every=max(1.0, settings.DIRECTORY_SYNC_STALE_AFTER_SECONDS / 4))
+
+
+def sync_runs_sweep() -> int:
+    """One round of the sweep task: stale runs failed; the sweep comes back while any sync is queued or running."""
+    try:
+        return sync_runs_fail_stale()
+    finally:
+        # Even when the round failed: a sweep that does not come back leaves the next dead run running for ever.
+        if SyncRun.objects.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]).exists():
+            sync_sweep_ensure()
+
+
+def sync_runs_fail_stale(*, older_than: dt.timedelta | None = None) -> int:
+    """Running syncs that have not reported for DIRECTORY_SYNC_STALE_AFTER_SECONDS: their worker (or command) was
+    killed. Each is marked failed with what it had synced, by one conditional UPDATE on the heartbeat it read, so
+    sweeps may run at once. Returns how many were failed.
+
+    Failed rather than run again: a sync is cheap to repeat by hand, and one that kills its worker (a site too
+    large for the worker's memory) would otherwise kill the next worker too.
+    """
+    age = older_than or dt.timedelta(seconds=settings.DIRECTORY_SYNC_STALE_AFTER_SECONDS)
+    now = timezone.now()
+    stale = SyncRun.objects.filter(
+        models.Q(heartbeat_at__lt=now - age) | models.Q(heartbeat_at__isnull=True, started_at__lt=now - age),
+        status=SyncRun.Status.RUNNING,
+    ).select_related("instance")
+    failed = 0
+    for run in list(stale):
+        message = explain_stopped(run, now=now)
+        same = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING, heartbeat_at=run.heartbeat_at)
+        if same.update(status=SyncRun.Status.FAILED, finished_at=now, errors=[*run.errors, message], progress=message[:500]):
+            failed += 1
+            logger.warning("directory sync %s of %s: %s", run.pk, run.instance, message)
+    return failed
+
+
+def explain_stopped(run: SyncRun, *, now: dt.datetime) -> str:
+    silent = (now - (run.heartbeat_at or run.started_at)).total_seconds()
+    return (
+        f"The worker running this sync stopped (nothing heard from it for {_seconds(silent)}): "
+        f"{_count(run.pages_seen, 'page')} and {_count(run.users_seen, 'user')} were synced before it stopped and "
+        "are kept. Run the sync again."
+    )

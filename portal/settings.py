@@ -237,6 +237,10 @@ IMPORT_MAX_ATTACHMENT_BYTES = env.int("IMPORT_MAX_ATTACHMENT_BYTES", default=25 
 TOKEN_AUTH_FAILURES_PER_MINUTE = env.int("TOKEN_AUTH_FAILURES_PER_MINUTE", default=20)
 # Page-view look-ups (two v1 analytics calls a page) run this many at a time during a directory sync.
 DIRECTORY_ANALYTICS_CONCURRENCY = env.int("DIRECTORY_ANALYTICS_CONCURRENCY", default=3)
+# A running directory sync that has not reported for this long is taken to be dead (its worker or command was
+# killed) and marked failed with what it had synced. Longer than publications': one Confluence call may take up to
+# CONFLUENCE_DEADLINE plus a read timeout before the sync reports again.
+DIRECTORY_SYNC_STALE_AFTER_SECONDS = env.int("DIRECTORY_SYNC_STALE_AFTER_SECONDS", default=300)
 
 # --- Background tasks and publications ----------------------------------------------------------
 

@@ -28,6 +28,7 @@ from imports.models import ImportRecord
 from imports.services import RequestMeta, portal_error_from
 from imports.validation import printable
 from portal.errors import PortalError
+from portal.sweeps import sweep_ensure
 from publications.bundle import BundleLimits, read_bundle
 from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
 from publications.plan import plan_bundle
@@ -141,12 +142,14 @@ def publication_submit(
 
 
 def publication_enqueue(*, publication: Publication) -> None:
-    """Queue the task that runs the publication; inside the caller's transaction, so both or neither exist."""
+    """Queue the task that runs the publication, and the sweep that watches it; inside the caller's transaction, so
+    all or none exist."""
     from publications.tasks import publication_run_task
 
     result = publication_run_task.enqueue(str(publication.pk))
     Publication.objects.filter(pk=publication.pk).update(task_id=str(result.id))
     publication.task_id = str(result.id)
+    publication_sweep_ensure()
 
 
 def _too_large(message: str) -> PortalError:
@@ -234,6 +237,28 @@ def _resolve_space(*, token: Token, request: PublicationRequest) -> tuple[str, s
 
 
 # --------------------------------------------------------------------------------------- recovery
+
+
+def publication_sweep_ensure() -> bool:
+    """Make sure the publications' sweep is waiting (a quarter of PUBLICATION_STALE_AFTER_SECONDS from now)."""
+    from publications.tasks import publications_sweep_task
+
+    return sweep_ensure(task=publications_sweep_task, every=max(1.0, settings.PUBLICATION_STALE_AFTER_SECONDS / 4))
+
+
+def publications_sweep() -> tuple[int, int]:
+    """One round of the sweep task: stale publications resumed or failed; the sweep comes back while any publication
+    is queued or running (a queued one will run, and its worker may die too), and stops when none is."""
+    try:
+        requeued, failed = publications_resume_stale()
+        if requeued or failed:
+            logger.warning("stale publications: %d queued again, %d failed", requeued, failed)
+        return requeued, failed
+    finally:
+        # Even when the round failed (the database went away for a moment): a sweep that does not come back leaves
+        # the next dead worker's publication running for ever.
+        if Publication.objects.filter(state__in=[State.QUEUED, State.RUNNING]).exists():
+            publication_sweep_ensure()
 
 
 def publications_resume_stale(*, older_than: dt.timedelta | None = None) -> tuple[int, int]:

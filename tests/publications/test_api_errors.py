@@ -206,8 +206,12 @@ def test_accepted_answers_202_with_location_and_queues_one_task(api):
     assert body["state"] == "queued" and body["dryRun"] is True
     assert response["Location"] == f"/api/v1/publications/{body['publicationId']}"
     assert body["url"].endswith(response["Location"])
-    task = DBTaskResult.objects.get()
+    task = DBTaskResult.objects.get(task_path="publications.tasks.publication_run_task")
     assert task.args_kwargs["args"] == [body["publicationId"]]
+    # and the sweep that will notice if its worker dies, queued once however many publications are
+    assert DBTaskResult.objects.filter(task_path="publications.tasks.publications_sweep_task").count() == 1
+    post_bundle(api, small_zip(), sourceRef="docs@abc124")
+    assert DBTaskResult.objects.filter(task_path="publications.tasks.publications_sweep_task").count() == 1
     shown = api.get(response["Location"]).json()
     assert shown["state"] == "queued" and shown["sourceRef"] == "docs@abc123" and shown["spaceKey"] == "DOCS"
     assert shown["progress"] == {"done": 0, "total": 0}

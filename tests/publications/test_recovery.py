@@ -1,4 +1,5 @@
-"""The sweep that notices dead workers, through its service and the schema the API documents."""
+"""The sweep that notices dead workers: through its services, run as the task it is by the worker command, and the
+schema the API documents."""
 
 from __future__ import annotations
 
@@ -6,13 +7,20 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from publications.models import Publication, PublicationBundle, PublicationPage
-from publications.services import publications_resume_stale
+from publications.services import publications_resume_stale, publications_sweep
 from tests.publications.conftest import post_bundle, small_zip
+from tests.tasks import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
+SWEEP = "publications.tasks.publications_sweep_task"
+
+
+def waiting_sweeps():
+    return DBTaskResult.objects.filter(task_path=SWEEP, status=TaskResultStatus.READY)
 
 
 def running(api, *, attempts: int, silent_for: int) -> Publication:
@@ -62,3 +70,35 @@ def test_the_schema_documents_the_publication_endpoints(client):
     assert set(create["responses"]) >= {"202", "400", "401", "403", "404", "409", "413", "429"}
     assert "get" in schema["paths"]["/api/v1/publications"]
     assert "/api/v1/publications/{publication_id}" in schema["paths"]
+
+
+@pytest.mark.django_db(transaction=True)  # the worker runs in autocommit, as in production
+def test_the_sweep_task_run_by_a_worker_resumes_a_publication_whose_worker_died(api, settings, standin):
+    publication = running(api, attempts=1, silent_for=settings.PUBLICATION_STALE_AFTER_SECONDS + 1)
+    # Publishing queued the sweep a quarter of the stale age ahead; that time has come.
+    assert waiting_sweeps().count() == 1
+    waiting_sweeps().update(run_after=timezone.now())
+
+    run_queued_tasks()  # `run_worker --batch`: the sweep, then the publication it queued again
+
+    shown = api.get(f"/api/v1/publications/{publication.pk}").json()
+    assert shown["state"] in ("succeeded", "partial") and shown["progress"] == {"done": 2, "total": 2}
+    assert Publication.objects.get(pk=publication.pk).attempts == 2
+    assert DBTaskResult.objects.filter(task_path=SWEEP, status=TaskResultStatus.SUCCESSFUL).count() == 1
+
+
+def test_the_sweep_comes_back_while_publications_are_in_flight_and_stops_after(api, settings):
+    publication = running(api, attempts=1, silent_for=1)
+    waiting_sweeps().delete()  # the one queued with the publication is this round
+
+    publications_sweep()
+    (waiting,) = waiting_sweeps()
+    every = dt.timedelta(seconds=settings.PUBLICATION_STALE_AFTER_SECONDS / 4)
+    assert every - dt.timedelta(seconds=5) < waiting.run_after - timezone.now() <= every
+    publications_sweep()  # another round (or another worker's) while one waits: still one
+    assert waiting_sweeps().count() == 1
+
+    Publication.objects.filter(pk=publication.pk).update(state="succeeded", finished_at=timezone.now())
+    waiting_sweeps().delete()
+    publications_sweep()
+    assert not waiting_sweeps().exists()  # nothing left to watch: the chain ends

@@ -83,7 +83,11 @@ def test_a_429_storm_is_waited_out_with_no_page_lost(api, standin, start_worker)
     assert standin.state.counts()["attachments"] == 12
 
 
-def test_a_worker_killed_mid_publication_is_resumed_elsewhere_without_duplicate_pages(api, standin, start_worker):
+def test_a_worker_killed_mid_publication_is_resumed_elsewhere_without_duplicate_pages(
+    api, standin, start_worker, settings
+):
+    # Every process of one deployment has the same settings: this one queues the sweep, the workers run it.
+    settings.PUBLICATION_STALE_AFTER_SECONDS = 4
     publication = post_bundle(api, make_zip(docs_tree()), sourceRef="handbook@1").json()["publicationId"]
     standin.set_knobs(latency_ms=150)
     doomed = start_worker("doomed", PUBLICATION_STALE_AFTER_SECONDS="4")
