@@ -99,11 +99,13 @@ def uuid_or_none(value: str) -> uuid.UUID | None:
         return None
 
 
+# A serializer that only renders answers: its fields are bound once per class instead of deep-copied for every
+# instance, as DRF does so that a form's validation state cannot leak between requests. Rendering reads no such
+# state (`to_representation` of plain fields depends only on the object), and the copies cost about a third of an
+# authenticated no-op request. Not for input, nor for fields that read `context` (hyperlinks).
+# A comment, not a docstring: drf-spectacular publishes a serializer's docstring, inherited ones included, as the
+# description of its schema component.
 class AnswerSerializer(serializers.Serializer):
-    """A serializer that only renders answers: its fields are bound once per class instead of deep-copied for every
-    instance, as DRF does so that a form's validation state cannot leak between requests. Rendering reads no such
-    state (`to_representation` of plain fields depends only on the object), and the copies cost about a third of an
-    authenticated no-op request. Not for input, nor for fields that read `context` (hyperlinks)."""
 
     @property
     def fields(self):  # type: ignore[override]

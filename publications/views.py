@@ -22,9 +22,7 @@ from publications.serializers import (
     PublicationListSerializer,
     PublicationRequestSerializer,
     PublicationSerializer,
-    accepted_body,
-    publication_body,
-    summary_body,
+    PublicationSummarySerializer,
 )
 from publications.services import publication_submit
 
@@ -85,7 +83,7 @@ class PublicationListCreate(APIView):
                 code="unsupported_media_type", status=415,
             )
         outcome = publication_submit(token=request.auth, meta=meta, read_form=lambda: _form(request))
-        body = accepted_body(request, outcome.publication)
+        body = PublicationAcceptedSerializer(outcome.publication, context={"request": request}).data
         return Response(body, status=202, headers={"Location": f"/api/v1/publications/{outcome.publication.pk}"})
 
     @extend_schema(
@@ -105,7 +103,9 @@ class PublicationListCreate(APIView):
             publications = publications.filter(state=state)
         paginator = PublicationPagination()
         page = paginator.paginate_queryset(publications, request, view=self)
-        return paginator.get_paginated_response([summary_body(request, p) for p in page])
+        return paginator.get_paginated_response(
+            PublicationSummarySerializer(page, many=True, context={"request": request}).data
+        )
 
 
 class PublicationDetail(APIView):
@@ -123,4 +123,4 @@ class PublicationDetail(APIView):
             raise PortalError(
                 f"no publication {publication_id[:64]} for this instance", code="publication_not_found", status=404
             )
-        return Response(publication_body(publication))
+        return Response(PublicationSerializer(publication).data)

@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from portal_publish.bundle import build
+from portal_publish.bundle import build, local_references
 from portal_publish.errors import UsageError
 
 from tests.client.conftest import PNG, docs_tree, run_cli, write
@@ -112,3 +112,21 @@ def test_no_markdown_or_a_missing_path_is_a_usage_error_before_anything_is_sent(
     missing = run_cli("nowhere", "--space", "DOCS")
     assert missing.code == 2 and missing.err_lines == ["portal-publish: error: nowhere: no such file or folder"]
     assert Path("nowhere").exists() is False
+
+
+def test_a_pages_references_are_what_the_portal_will_see_as_references():
+    text = (
+        "# T\n\n![a](img/a.png \"A title\") [pdf](files/manual.pdf#page=2) ![ref][r] <img src=\"img/html.png\" width=\"40\">\n"
+        "![spaced](<img/with space.png>) ![encoded](img/a%20b.png) [again](img/a.png) [dot](./img/dot.png?raw=1)\n\n"
+        "[r]: img/reference.png\n\n"
+        "```markdown\n![fenced](img/fenced.png)\n```\n\n"
+        "    ![indented](img/indented.png)\n\n"
+        "1. A step\n\n    ![in a list](img/list.png)\n\n"
+        "`![span](img/span.png)` <!-- ![comment](img/comment.png) -->\n\n"
+        "[web](https://example.com/x.png) [mail](mailto:a@example.com) [anchor](#top) [root](/img/root.png) "
+        "[page](guide.md) [up](../up.png)\n"
+    )
+    assert local_references(text) == [
+        "img/a.png", "files/manual.pdf", "img/reference.png", "img/html.png", "img/with space.png", "img/a b.png",
+        "./img/dot.png", "img/list.png", "guide.md", "../up.png",
+    ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import mimetypes
 import random as random_module
 import re
 import time
@@ -176,10 +177,24 @@ class PortalApi:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
-    def import_page(self, body: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
-        return self.transport.request(
-            "POST", "/api/v1/imports", json=body, headers={"Idempotency-Key": idempotency_key}
-        ).body
+    def import_page(
+        self, body: dict[str, Any], *, idempotency_key: str, files: list[tuple[str, bytes]] | None = None
+    ) -> dict[str, Any]:
+        """JSON without ``files``; with them (even none), the same fields as a multipart form with one
+        ``attachments`` part per file, its file name the path the Markdown refers to it by."""
+        headers = {"Idempotency-Key": idempotency_key}
+        if files is None:
+            return self.transport.request("POST", "/api/v1/imports", json=body, headers=headers).body
+        parts: list[tuple[str, tuple[str | None, Any, str | None]]] = []
+        for name, value in body.items():
+            # Text fields: (None, value) makes a part without a file name; a list is the field repeated.
+            for item in value if isinstance(value, list) else [value]:
+                text = ("true" if item else "false") if isinstance(item, bool) else str(item)
+                parts.append((name, (None, text, None)))
+        for filename, data in files:
+            media_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            parts.append(("attachments", (filename, data, media_type)))
+        return self.transport.request("POST", "/api/v1/imports", files=parts, headers=headers).body
 
     def publication_create(
         self, *, bundle: bytes, filename: str, fields: dict[str, str], idempotency_key: str

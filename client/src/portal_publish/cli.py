@@ -16,7 +16,6 @@ import email.utils
 import hashlib
 import json
 import os
-import re
 import signal
 import sys
 import time
@@ -27,7 +26,7 @@ from urllib.parse import quote, urlsplit
 
 from portal_publish import __version__
 from portal_publish.api import PortalApi, Transport
-from portal_publish.bundle import Bundle, build
+from portal_publish.bundle import Bundle, build, local_references, page_files
 from portal_publish.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -44,8 +43,6 @@ POLL_FIRST, POLL_MAX = 0.5, 3.0
 # within the attempt reuse it. GitHub keeps the run id across re-runs and counts attempts; GitLab gives a retried
 # job a new id.
 RUN_SCOPE_VARIABLES = ("GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "CI_JOB_ID")
-# Images and links of Markdown: ![alt](target) and [text](target), the target without a title or anchor.
-LOCAL_REFERENCE = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>#]+)")
 # A publication created this long before our request was sent is an earlier run's, answered again for its key.
 REPLAY_SLACK = dt.timedelta(seconds=5)
 
@@ -118,7 +115,8 @@ def _publish_parser() -> argparse.ArgumentParser:
 def _page_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=f"{PROG} page",
-        description="Import one Markdown file as one Confluence page (POST /api/v1/imports).",
+        description="Import one Markdown file as one Confluence page (POST /api/v1/imports), with the images and "
+        "files it refers to in its folder and below (.mdignore and --exclude leave files out).",
     )
     parser.add_argument("file", metavar="FILE", help="a Markdown file, or - for standard input")
     parser.add_argument("--space", required=True, metavar="KEY", help="space key (DOCS) or numeric space id")
@@ -133,6 +131,10 @@ def _page_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--source-ref", metavar="REF", help="provenance, e.g. repo@commit:path, kept on the page")
     parser.add_argument("--version-message", metavar="TEXT", help="the version comment Confluence shows")
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB",
+        help="do not send referenced files matching GLOB (.gitignore syntax; repeatable), like lines of a .mdignore file",
+    )
     _common(parser)
     return parser
 
@@ -276,10 +278,9 @@ class Run:
         return self.finish(publication)
 
     def _describe(self, bundle: Bundle) -> None:
-        size = len(bundle.data)
-        shown = f"{size / 1024:.1f} KiB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MiB"
         self.output.info(
-            f"bundle: {len(bundle.files)} files ({bundle.markdown_count} Markdown) from {bundle.root}, {shown}, "
+            f"bundle: {len(bundle.files)} files ({bundle.markdown_count} Markdown) from {bundle.root}, "
+            f"{_size(len(bundle.data))}, "
             f"sha256 {bundle.sha256[:12]}"
         )
         for warning in bundle.warnings:
@@ -366,15 +367,17 @@ class Run:
             content = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise UsageError(f"{args.file}: not UTF-8 text (byte {exc.start})") from exc
-        local = sorted({
-            ref for ref in LOCAL_REFERENCE.findall(content)
-            if not ref.startswith(("http://", "https://", "mailto:", "data:", "#", "/"))
-        })
-        if local:
-            self.output.info(
-                f"warning: {args.file} refers to local files that a single page does not carry ({', '.join(local)}); "
-                f"publish its folder ('{PROG} FOLDER') to take them along", "yellow",
-            )
+        references = local_references(content)
+        attachments: list[tuple[str, bytes]] | None = None
+        if file is None:
+            # A JSON import, which leaves the page's attachments as they are: there is no folder to take files from.
+            if references:
+                self.output.info(
+                    f"warning: the Markdown refers to local files ({', '.join(references)}); a page read from standard "
+                    "input carries none: give the file's path instead of -", "yellow",
+                )
+        else:
+            attachments = self._page_attachments(file, references)
         body: dict[str, Any] = {
             "spaceId": args.space, "pageTitle": args.title, "content": content, "overwrite": args.overwrite == "true",
         }
@@ -387,14 +390,40 @@ class Run:
         if args.version_message:
             body["versionMessage"] = args.version_message
         api = self.api()
-        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        request: dict[str, Any] = body
+        if attachments is not None:
+            # The files join the key: a changed image is another request, not a replay of the first answer.
+            request = {"body": body, "files": [[name, hashlib.sha256(data).hexdigest()] for name, data in attachments]}
+        digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
         self.submitting = True
-        result = api.import_page(body, idempotency_key=idempotency_key("import", digest, {}))
+        result = api.import_page(body, idempotency_key=idempotency_key("import", digest, {}), files=attachments)
         self.submitting = False
-        self.output.import_result(result)
+        self.output.import_result(result, with_attachments=bool(attachments))
         if self.github:
             self.github.import_result(result, file=file)
         return EXIT_OK
+
+    def _page_attachments(self, file: Path, references: list[str]) -> list[tuple[str, bytes]]:
+        """The files the page refers to, read, named as the Markdown names them; what stays behind is said on stderr."""
+        found = page_files(file, references, self.args.exclude)
+        if found.page_links:
+            self.output.info(
+                f"warning: {file} links to other Markdown files or folders ({', '.join(found.page_links)}); a single "
+                f"page leaves those links as they are: publish the folder ('{PROG} FOLDER') to make them page links",
+                "yellow",
+            )
+        for reason in found.skipped:
+            self.output.info(f"warning: {reason}", "yellow")
+        attachments = [(item.arcname, item.read()) for item in found.files]
+        if attachments:
+            size = _size(sum(len(data) for _, data in attachments))
+            noun = "file" if len(attachments) == 1 else "files"
+            self.output.info(f"attachments: {len(attachments)} {noun}, {size} ({', '.join(n for n, _ in attachments)})")
+        return attachments
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024:.1f} KiB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MiB"
 
 
 def _raise_interrupted(signal_number: int, frame: Any) -> None:

@@ -57,6 +57,15 @@ HINTS: dict[str, str] = {
 }
 
 
+# The same codes about the files a page carries (the portal's error names the field "attachments").
+ATTACHMENT_HINTS: dict[str, str] = {
+    "content_too_large": "the page's files are more than the portal takes at once (IMPORT_MAX_ATTACHMENT_BYTES, or "
+    "100 files): make them smaller, refer to fewer, or leave some out with .mdignore or --exclude",
+    "invalid_request": "the portal did not take one of the page's files (the message names it); rename it, or leave "
+    "it out with .mdignore or --exclude",
+}
+
+
 class ClientError(Exception):
     """A failure the command reports in one line and turns into an exit code."""
 
@@ -66,8 +75,11 @@ class ClientError(Exception):
         self.message = message
         self.exit_code = exit_code if exit_code is not None else exit_code_for(code)
 
+    def hint(self) -> str | None:
+        return HINTS.get(self.code)
+
     def one_line(self) -> str:
-        hint = HINTS.get(self.code)
+        hint = self.hint()
         if hint is None and self.code.startswith("http_"):
             hint = "check PORTAL_URL: it is the portal's address, e.g. https://portal.example.com"
         text = " ".join(self.message.split())
@@ -96,6 +108,12 @@ class ApiError(ClientError):
         self.status = status
         self.request_id = request_id
         self.body = body or {}
+
+    def hint(self) -> str | None:
+        error = self.body.get("error")
+        if isinstance(error, dict) and error.get("field") == "attachments" and self.code in ATTACHMENT_HINTS:
+            return ATTACHMENT_HINTS[self.code]
+        return super().hint()
 
     def one_line(self) -> str:
         line = f"HTTP {self.status} {super().one_line()}"

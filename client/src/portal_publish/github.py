@@ -151,11 +151,13 @@ class GitHub:
     # --------------------------------------------------------------------------------------- one page
 
     def import_result(self, body: dict[str, Any], *, file: Path | None) -> None:
+        counts = body.get("attachments") or {}
+        files = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("uploaded", "unchanged", "removed"))
         self._append_summary(
             f"### Page imported to Confluence space {body.get('spaceKey', '')}\n\n"
-            "| | Page | File | Status | Link |\n|---|---|---|---|---|\n"
+            "| | Page | File | Status | Attachments | Link |\n|---|---|---|---|---|---|\n"
             f"| {STATUS_ICONS.get(str(body.get('status')), '')} | {_cell(body.get('pageTitle', ''))} "
-            f"| `{_cell(repo_path(file) or '-')}` | {body.get('status')} | [open]({body.get('url')}) |\n\n"
+            f"| `{_cell(repo_path(file) or '-')}` | {body.get('status')} | {files} | [open]({body.get('url')}) |\n\n"
         )
 
     def failure(self, error: ClientError, *, file: Path | None = None) -> None:

@@ -76,14 +76,20 @@ class Output:
 
     # ----------------------------------------------------------------------------------------- results
 
-    def import_result(self, body: dict[str, Any]) -> None:
+    def import_result(self, body: dict[str, Any], *, with_attachments: bool = False) -> None:
+        """``with_attachments``: files were sent, so their counts are told even when all are 0."""
         if self.as_json:
             self.json(body)
             return
         status = body.get("status", "?")
+        counts = body.get("attachments") or {}
+        files = ""
+        if with_attachments or any(counts.values()):
+            files = "; attachments: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("uploaded", "unchanged", "removed"))
         self.out(
             f"{status:<10} \"{body.get('pageTitle', '')}\"  {body.get('url', '')}  "
-            f"(page {body.get('pageId', '?')}, version {body.get('version', '?')}, space {body.get('spaceKey', '?')})",
+            f"(page {body.get('pageId', '?')}, version {body.get('version', '?')}, space {body.get('spaceKey', '?')}"
+            f"{files})",
             STATUS_STYLES.get(status),
         )
 
