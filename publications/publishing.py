@@ -42,7 +42,7 @@ from portal.conversion import converter_options
 from portal.errors import PortalError
 from publications.bundle import read_bundle
 from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
-from publications.plan import Plan, PlannedPage, plan_bundle, render_page, split_oversized
+from publications.plan import Plan, PlannedPage, Rendering, plan_bundle, split_oversized
 from publications.services import bundle_limits, confluence_failure
 from publications.throttle import DatabaseThrottle, slot_acquire, slot_release, slots_renew
 from tokens import confluence as instance_confluence
@@ -150,7 +150,10 @@ class _Run:
         if bundle_row is None:
             raise PortalError("the bundle of this publication is no longer stored", code="bundle_missing")
         bundle = read_bundle(bytes(bundle_row.data), limits=bundle_limits())
-        plan = plan_bundle(bundle)
+        options = converter_options()
+        # Each page is rendered while the bundle is planned, once: the page threads write what the planner rendered.
+        rendering = Rendering(space_key=self.publication.space_key, math=options.math, diagrams=options.diagrams)
+        plan = plan_bundle(bundle, rendering=rendering)
         plan = split_oversized(plan, space_key=self.publication.space_key, max_body_bytes=settings.PUBLICATION_MAX_PAGE_BYTES)
         rows = self._rows(plan)
         self.client = instance_confluence.build_client(self.instance, throttle=self.throttle, pool_size=self.concurrency + 2)
@@ -317,10 +320,7 @@ class _Run:
             row.save()
 
     def _page(self, row: PublicationPage, planned: PlannedPage, plan: Plan, parent_id: str) -> _Outcome:
-        options = converter_options()
-        rendered = render_page(
-            plan, planned, space_key=self.publication.space_key, math=options.math, diagrams=options.diagrams
-        )
+        rendered = plan.render(planned)
         digest = page_hash(planned.title, rendered.body)
         row.content_hash = digest
         known = self._known(row, planned.title)
