@@ -722,8 +722,11 @@ __all__ = [
     "Rendering",
     "first_heading",
     "media_type",
+    "may_split",
     "plan_bundle",
+    "plan_tree",
     "render_page",
+    "resolve_references",
     "split_oversized",
 ]
 
@@ -756,10 +759,7 @@ def split_oversized(plan: Plan, *, space_key: str, max_body_bytes: int = 1_000_0
     shift: dict[str, int] = {}  # parent key -> how many parts now come before its original children
     for original in plan.pages:
         page = replace(original, position=original.position + shift.get(original.parent or "", 0))
-        # Rendering is the only exact measure, but a page this small cannot reach the limit: the most Markdown was
-        # seen to grow is 83-fold, a page of nothing but footnote references (each becomes an anchor and a link).
-        small = len(page.markdown.encode()) * MAX_EXPANSION <= max_body_bytes
-        if page.path is None or small or _size(result, plan, page, space_key) <= max_body_bytes:
+        if not _may_exceed(page, max_body_bytes) or _size(result, plan, page, space_key) <= max_body_bytes:
             result.pages.append(page)
             continue
         result.rendered.pop(page.key, None)  # rendered whole: its parts are rendered each on their own
@@ -767,6 +767,17 @@ def split_oversized(plan: Plan, *, space_key: str, max_body_bytes: int = 1_000_0
         result.pages.extend(pages)
         shift[page.key] = len(page.parts)
     return result
+
+
+def may_split(plan: Plan, *, max_body_bytes: int = 1_000_000) -> bool:
+    """Whether split_oversized may split a page of the plan: if not, it leaves the plan as it is."""
+    return any(_may_exceed(page, max_body_bytes) for page in plan.pages)
+
+
+def _may_exceed(page: PlannedPage, max_body_bytes: int) -> bool:
+    # Rendering is the only exact measure, but a page this small cannot reach the limit: the most Markdown was
+    # seen to grow is 83-fold, a page of nothing but footnote references (each becomes an anchor and a link).
+    return page.path is not None and len(page.markdown.encode()) * MAX_EXPANSION > max_body_bytes
 
 
 def _size(result: Plan, plan: Plan, page: PlannedPage, space_key: str, pending: list[PlannedPage] | None = None) -> int:

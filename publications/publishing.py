@@ -42,7 +42,15 @@ from portal.conversion import converter_options
 from portal.errors import PortalError
 from publications.bundle import read_bundle
 from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
-from publications.plan import Plan, PlannedPage, Rendering, plan_bundle, split_oversized
+from publications.plan import (
+    Plan,
+    PlannedPage,
+    Rendering,
+    may_split,
+    plan_tree,
+    resolve_references,
+    split_oversized,
+)
 from publications.services import bundle_limits, confluence_failure
 from publications.throttle import DatabaseThrottle, slot_acquire, slot_release, slots_renew
 from tokens import confluence as instance_confluence
@@ -53,6 +61,7 @@ State = Publication.State
 Status = PublicationPage.Status
 Action = PublicationPage.Action
 HEARTBEAT_SECONDS = 5.0
+PLANNING_POLL_SECONDS = 0.005
 CLOCK_SKEW = dt.timedelta(minutes=1)
 _BLOCK_END = re.compile(r"(</(?:p|h[1-6]|li|ul|ol|tr|table|thead|tbody|pre|blockquote|ac:structured-macro|ac:layout)>)")
 
@@ -153,27 +162,29 @@ class _Run:
         options = converter_options()
         # Each page is rendered while the bundle is planned, once: the page threads write what the planner rendered.
         rendering = Rendering(space_key=self.publication.space_key, math=options.math, diagrams=options.diagrams)
-        plan = plan_bundle(bundle, rendering=rendering)
-        plan = split_oversized(plan, space_key=self.publication.space_key, max_body_bytes=settings.PUBLICATION_MAX_PAGE_BYTES)
-        rows = self._rows(plan)
-        self.client = instance_confluence.build_client(self.instance, throttle=self.throttle, pool_size=self.concurrency + 2)
-        try:
-            self.client.space(self.publication.space_id)
-        except cf.ConfluenceError as error:
-            raise confluence_failure(error) from error
-
-        by_key = {page.key: page for page in plan.pages}
-        for row in rows:
-            if row.finished_at is not None and row.page_id:
-                self.ids[row.key] = row.page_id
-            elif row.finished_at is not None and row.action == Action.CREATE:
-                self.ids[row.key] = ""
-            elif row.finished_at is not None:
-                self.failed_keys.add(row.key)
-        todo = [row for row in rows if row.finished_at is None]
-        self._prefetch(todo)
-        self._release_slot()  # taken by this thread's space and batch reads
-        self._schedule(todo, by_key, plan)
+        plan = plan_tree(bundle, rendering=rendering)
+        max_bytes = settings.PUBLICATION_MAX_PAGE_BYTES
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publication-plan") as planner:
+            if may_split(plan, max_body_bytes=max_bytes):
+                resolve_references(plan)
+                plan = split_oversized(plan, space_key=self.publication.space_key, max_body_bytes=max_bytes)
+                planning = None
+            else:
+                # No page can be split, so the pages are known already: they are written while the planner renders
+                # the rest, each once its rendering no longer depends on pages still to be read (Plan.rendered).
+                planning = planner.submit(resolve_references, plan)
+            rows = self._rows(plan)
+            if planning is None:
+                self._broken_links(plan)
+            self._start(rows)
+            by_key = {page.key: page for page in plan.pages}
+            todo = [row for row in rows if row.finished_at is None]
+            self._prefetch(todo)
+            self._release_slot()  # taken by this thread's space and batch reads
+            self._schedule(todo, by_key, plan, planning)
+            if planning is not None:
+                planning.result()
+                self._broken_links(plan)
         self._orphans(rows)
         rows = list(self.publication.pages.all())
         statuses = [row.status for row in rows]
@@ -184,6 +195,25 @@ class _Run:
             self.finish(State.PARTIAL)
         else:
             self.finish(State.SUCCEEDED)
+
+    def _broken_links(self, plan: Plan) -> None:
+        links = [{"path": link.path, "href": link.href} for link in plan.broken_links]
+        Publication.objects.filter(pk=self.publication.pk).update(broken_links=links)
+
+    def _start(self, rows: list[PublicationPage]) -> None:
+        """The Confluence client, the space checked, and what a resumed run finds done."""
+        self.client = instance_confluence.build_client(self.instance, throttle=self.throttle, pool_size=self.concurrency + 2)
+        try:
+            self.client.space(self.publication.space_id)
+        except cf.ConfluenceError as error:
+            raise confluence_failure(error) from error
+        for row in rows:
+            if row.finished_at is not None and row.page_id:
+                self.ids[row.key] = row.page_id
+            elif row.finished_at is not None and row.action == Action.CREATE:
+                self.ids[row.key] = ""
+            elif row.finished_at is not None:
+                self.failed_keys.add(row.key)
 
     def _prefetch(self, todo: list[PublicationPage]) -> None:
         """The current version (and, for a dry run, body) of every page this run may have written before."""
@@ -210,17 +240,23 @@ class _Run:
             )
             for n, page in enumerate(plan.pages)
         ]
-        links = [{"path": link.path, "href": link.href} for link in plan.broken_links]
         with transaction.atomic():
             PublicationPage.objects.bulk_create(rows)
-            Publication.objects.filter(pk=self.publication.pk).update(total=len(rows), broken_links=links)
+            Publication.objects.filter(pk=self.publication.pk).update(total=len(rows))
         return list(self.publication.pages.order_by("order"))
 
-    def _schedule(self, todo: list[PublicationPage], by_key: dict[str, PlannedPage], plan: Plan) -> None:
+    def _schedule(
+        self, todo: list[PublicationPage], by_key: dict[str, PlannedPage], plan: Plan, planning: Future | None
+    ) -> None:
+        """Writes the pages, each once its parent has a page id and its rendering is known (``planning``, the
+        planner still at work, or done)."""
         waiting = list(todo)
         running: dict[Future, PublicationPage] = {}
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="publication") as pool:
             while waiting or running:
+                planned = planning is None or planning.done()
+                if planning is not None and planned:
+                    planning.result()  # the planner's error is the run's
                 for row in list(waiting):
                     parent = row.parent_key or None
                     if parent is not None and parent in self.failed_keys:
@@ -230,15 +266,20 @@ class _Run:
                         with self.lock:
                             self.failed_keys.add(row.key)
                         continue
-                    if parent is None or parent in self.ids:
+                    rendered = planned or row.key in plan.rendered or by_key[row.key].path is None
+                    if rendered and (parent is None or parent in self.ids):
                         waiting.remove(row)
                         running[pool.submit(self._page_job, row, by_key[row.key], plan)] = row
-                if not running:
+                if not running and planned:
                     break
-                finished, _ = wait(list(running), timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+                # While the planner renders, pages become ready without any page finishing: look again soon.
+                timeout = HEARTBEAT_SECONDS if planned else PLANNING_POLL_SECONDS
+                finished, _ = wait([*running, *([] if planned else [planning])], timeout=timeout, return_when=FIRST_COMPLETED)
                 if time.monotonic() - self.beaten >= HEARTBEAT_SECONDS:
                     self.heartbeat()  # each finished page reports too (in _save); this covers long pages
                 for future in finished:
+                    if future is planning:
+                        continue
                     running.pop(future)
                     future.result()  # a job's own errors are saved on its page; this re-raises only Superseded
 
