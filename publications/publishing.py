@@ -20,16 +20,18 @@ import difflib
 import hashlib
 import logging
 import os
+import queue
 import re
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -114,6 +116,44 @@ class _Outcome:
     removed: int = 0
     record: ImportRecord | None = None
     warnings: list[str] = field(default_factory=list)
+
+
+class _PagePool:
+    """The threads that write a run's pages. Each keeps its database connection from one page to the next (opening
+    one costs more than a page's own queries) and closes it when the run is over."""
+
+    def __init__(self, size: int) -> None:
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.threads = [threading.Thread(target=self._work, name=f"publication_{n}", daemon=True) for n in range(size)]
+
+    def __enter__(self) -> _PagePool:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for _ in self.threads:
+            self.jobs.put(None)  # after the jobs already queued, as ThreadPoolExecutor's shutdown does
+        for thread in self.threads:
+            thread.join()
+
+    def submit(self, job: Callable[..., None], *args: object) -> Future:
+        future: Future = Future()
+        self.jobs.put((future, job, args))
+        return future
+
+    def _work(self) -> None:
+        try:
+            while (item := self.jobs.get()) is not None:
+                future, job, args = item
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    future.set_result(job(*args))
+                except BaseException as exc:  # handed to the scheduler, which re-raises it
+                    future.set_exception(exc)
+        finally:
+            connections.close_all()  # this thread's
 
 
 class _Run:
@@ -252,7 +292,7 @@ class _Run:
         planner still at work, or done)."""
         waiting = list(todo)
         running: dict[Future, PublicationPage] = {}
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="publication") as pool:
+        with _PagePool(self.concurrency) as pool:
             while waiting or running:
                 planned = planning is None or planning.done()
                 if planning is not None and planned:
@@ -331,7 +371,7 @@ class _Run:
                     self.failed_keys.add(row.key)
         finally:
             self._release_slot()
-            connections.close_all()  # this thread's connections only
+            close_old_connections()  # as after a request: one that failed or outlived CONN_MAX_AGE is not kept
 
     def _save(self, row: PublicationPage, outcome: _Outcome) -> None:
         # A page this publication created (in this run, or in one that died) is reported created, whatever the
