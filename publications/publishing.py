@@ -120,9 +120,11 @@ class _Outcome:
 
 class _PagePool:
     """The threads that write a run's pages. Each keeps its database connection from one page to the next (opening
-    one costs more than a page's own queries) and closes it when the run is over."""
+    one costs more than a page's own queries) and closes it when the run is over. ``idle`` is called on a thread
+    that finds no page waiting for it."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, *, idle: Callable[[], None]) -> None:
+        self.idle = idle
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
         self.threads = [threading.Thread(target=self._work, name=f"publication_{n}", daemon=True) for n in range(size)]
 
@@ -152,7 +154,10 @@ class _PagePool:
                     future.set_result(job(*args))
                 except BaseException as exc:  # handed to the scheduler, which re-raises it
                     future.set_exception(exc)
+                if self.jobs.empty():
+                    self.idle()
         finally:
+            self.idle()
             connections.close_all()  # this thread's
 
 
@@ -163,8 +168,9 @@ class _Run:
         self.attempt = publication.attempts
         self.holder = f"{worker_name()}/{uuid.uuid4().hex[:8]}"
         self.concurrency = max(1, settings.PUBLICATION_CONCURRENCY_PER_INSTANCE)
-        # A page takes one of the instance's slots with its first Confluence request and gives it back when it is
-        # done: pages that need no request (unchanged, known from the batch read) never queue for one.
+        # A page takes one of the instance's slots with its first Confluence request, and its thread gives it back
+        # when no other page waits for it: pages that need no request (unchanged, known from the batch read) never
+        # queue for one.
         self.local = threading.local()
         self.throttle = DatabaseThrottle(self.instance.pk, before_request=self._hold_slot)
         self.beaten = time.monotonic()
@@ -292,7 +298,9 @@ class _Run:
         planner still at work, or done)."""
         waiting = list(todo)
         running: dict[Future, PublicationPage] = {}
-        with _PagePool(self.concurrency) as pool:
+        # A thread gives its instance slot back when no page waits for it: taken and given back between two pages
+        # of one thread, it would cost two writes a page and let no other worker in sooner.
+        with _PagePool(self.concurrency, idle=self._release_slot) as pool:
             while waiting or running:
                 planned = planning is None or planning.done()
                 if planning is not None and planned:
@@ -370,7 +378,6 @@ class _Run:
                 else:
                     self.failed_keys.add(row.key)
         finally:
-            self._release_slot()
             close_old_connections()  # as after a request: one that failed or outlived CONN_MAX_AGE is not kept
 
     def _save(self, row: PublicationPage, outcome: _Outcome) -> None:
