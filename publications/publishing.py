@@ -26,12 +26,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -178,9 +179,18 @@ class _Run:
         self.ids: dict[str, str] = {}  # plan key -> page id, for children
         self.failed_keys: set[str] = set()
         self.lock = threading.Lock()
+        self.write_lock = threading.RLock()  # see _writing
         self.first_started = publication.started_at or timezone.now()
         self.asked: set[str] = set()
         self.current_pages: dict[str, Page] = {}
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A transaction of a page thread. SQLite has one writer at a time, and a connection that finds it busy
+        sleeps 1, 2, 5, 10… ms before it looks again: the run's threads take turns on a lock of their own, which
+        hands it on at once, before they ask SQLite for it."""
+        with self.write_lock if connection.vendor == "sqlite" else nullcontext(), transaction.atomic():
+            yield
 
     def _hold_slot(self) -> None:
         if getattr(self.local, "slot", None) is None:
@@ -401,7 +411,7 @@ class _Run:
         if outcome.record is not None:
             row.import_record = outcome.record
         row.finished_at = timezone.now()
-        with transaction.atomic():
+        with self._writing():
             alive = Publication.objects.filter(pk=self.publication.pk, state=State.RUNNING, attempts=self.attempt)
             if not alive.update(done=F("done") + 1, heartbeat_at=timezone.now()):
                 raise Superseded
@@ -487,7 +497,7 @@ class _Run:
         # The page id is kept before anything else can fail: a retry finds it here instead of creating it again.
         # One transaction (SQLite has one writer at a time; every commit counts when pages are written at once).
         row.page_id, row.page_url, row.created_page = page.id, page.web_url or "", True
-        with transaction.atomic():
+        with self._writing():
             PublicationPage.objects.filter(pk=row.pk).update(page_id=page.id, page_url=row.page_url, created_page=True)
             self._remember(page, planned, digest, parent_id, attachments={})
             self._finish_record(record, ImportRecord.Operation.CREATED, page)
@@ -593,7 +603,8 @@ class _Run:
             "version": page.version, "content_hash": digest, "publication": self.publication,
             "written_at": timezone.now(), "orphaned_by": None, "archived_at": None, "attachments": attachments,
         }
-        record, _ = PublishedPage.objects.update_or_create(instance=self.instance, page_id=page.id, defaults=values)
+        with self._writing():
+            record, _ = PublishedPage.objects.update_or_create(instance=self.instance, page_id=page.id, defaults=values)
         return record
 
     # ---------------------------------------------------------------- audit
