@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 from xml.sax.saxutils import escape, quoteattr
@@ -508,12 +508,12 @@ def _may_link_to_headings(page: PlannedPage) -> bool:
     return "#" in _HEADING_MARKS.sub("", page.markdown) or "&num;" in page.markdown.lower()
 
 
-def resolve_references(plan: Plan, *, on_rendered: Callable[[str], None] | None = None) -> None:
+def resolve_references(plan: Plan) -> None:
     """Converts every page once with a recording resolver: its links, its files, the anchors others want of it.
 
     Pages that may link to headings of pages are read first: once they have been, every anchor a page must plant is
-    known, and each page read after them is rendered in full (``on_rendered`` is told its key as soon as it is: its
-    rendering no longer depends on pages still to be read). With the plan's rendering, the conversion is the page's
+    known, and each page read after them is rendered in full, in Plan.rendered as soon as it is (its rendering no
+    longer depends on pages still to be read). With the plan's rendering, the conversion is the page's
     rendering (Plan.render hands it on) unless the page needed what only the whole plan tells: links to headings of
     pages, anchors wanted of it before they were all known, a diagram, or attachment names that a later file of the
     page changed (two files of one base name)."""
@@ -548,8 +548,6 @@ def resolve_references(plan: Plan, *, on_rendered: Callable[[str], None] | None 
                 drafts.append((page, converted, linker))
             else:
                 plan.rendered[page.key] = _finished(plan, page, converted, linker, rendering.space_key)
-                if on_rendered is not None:
-                    on_rendered(page.key)
 
     for page in linking:
         read(page, anchors_known=False)
