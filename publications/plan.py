@@ -519,8 +519,11 @@ def resolve_references(plan: Plan) -> None:
     page changed (two files of one base name)."""
     by_key = plan.index().by_key
     rendering = plan.rendering
-    linking = [page for page in plan.pages if page.path is not None and _may_link_to_headings(page)]
-    others = [page for page in plan.pages if page.path is not None and not _may_link_to_headings(page)]
+    linking: list[PlannedPage] = []
+    others: list[PlannedPage] = []
+    for page in plan.pages:
+        if page.path is not None:
+            (linking if _may_link_to_headings(page) else others).append(page)
     broken: dict[str, list[BrokenLink]] = {}
     wanted_from: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (target key, fragment) -> [(path, href)]
     drafts: list[tuple[PlannedPage, Converted, _Linker]] = []

@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -193,11 +193,15 @@ class _Run:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        """A transaction of a page thread. SQLite has one writer at a time, and a connection that finds it busy
-        sleeps 1, 2, 5, 10… ms before it looks again: the run's threads take turns on a lock of their own, which
-        hands it on at once, before they ask SQLite for it."""
-        with self.write_lock if connection.vendor == "sqlite" else nullcontext(), transaction.atomic():
+        """A transaction of a page thread, in its turn (see _turn)."""
+        with self._turn(), transaction.atomic():
             yield
+
+    def _turn(self) -> AbstractContextManager:
+        """SQLite has one writer at a time, and a connection that finds it busy sleeps 1, 2, 5, 10… ms before it
+        looks again: the run's threads take turns on a lock of their own, which hands it on at once, before they
+        ask SQLite for it."""
+        return self.write_lock if connection.vendor == "sqlite" else nullcontext()
 
     def _hold_slot(self) -> None:
         if getattr(self.local, "slot", None) is None:
@@ -610,7 +614,7 @@ class _Run:
             "version": page.version, "content_hash": digest, "publication": self.publication,
             "written_at": timezone.now(), "orphaned_by": None, "archived_at": None, "attachments": attachments,
         }
-        with self._writing():
+        with self._turn():  # update_or_create is a transaction of its own
             record, _ = PublishedPage.objects.update_or_create(instance=self.instance, page_id=page.id, defaults=values)
         return record
 
