@@ -9,6 +9,9 @@ Two figures for the first publication, and the same two for a second run of the 
   page and one upload per image on the first run; the space look-up and one version read per 250 known pages on a
   run that changes nothing.
 
+The worker's CPU seconds for each publication (``worker_cpu_seconds`` in the details) are steadier than its wall
+time on a shared machine.
+
 Processes: the stand-in, the portal under gunicorn and one `manage.py run_worker`, each on loopback, with a
 throw-away SQLite database (or ``--database-url``).
 """
