@@ -66,7 +66,7 @@ Status = PublicationPage.Status
 Action = PublicationPage.Action
 HEARTBEAT_SECONDS = 5.0
 PLANNING_POLL_SECONDS = 0.005
-SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005 (see publication_run)
+SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005 (see _quick_switching)
 CLOCK_SKEW = dt.timedelta(minutes=1)
 _BLOCK_END = re.compile(r"(</(?:p|h[1-6]|li|ul|ol|tr|table|thead|tbody|pre|blockquote|ac:structured-macro|ac:layout)>)")
 
@@ -91,12 +91,9 @@ def publication_run(*, publication_id: str) -> Publication | None:
     Publication.objects.filter(pk=publication_id, started_at__isnull=True).update(started_at=now)
     publication = Publication.objects.select_related("instance").get(pk=publication_id)
     run = _Run(publication)
-    switching = sys.getswitchinterval()
-    # The run's threads mostly wait for Confluence and the database; each needs the GIL for a moment when its wait is
-    # over, and gets it from a thread that is busy (the planner, a page's rendering) only after the switch interval.
-    sys.setswitchinterval(min(switching, SWITCH_INTERVAL))
     try:
-        run.execute()
+        with _quick_switching():
+            run.execute()
     except Superseded:
         logger.warning("publication %s was taken over by another worker; this run stops", publication_id)
         return None
@@ -106,10 +103,32 @@ def publication_run(*, publication_id: str) -> Publication | None:
         logger.exception("publication %s failed", publication_id)
         run.finish(State.FAILED, code="internal_error", message=f"the run stopped on an unexpected error ({type(exc).__name__}); see the worker's log")
     finally:
-        sys.setswitchinterval(switching)
         run.close()
     publication.refresh_from_db()
     return publication
+
+
+_switching = {"runs": 0, "saved": 0.0}
+_switching_lock = threading.Lock()
+
+
+@contextmanager
+def _quick_switching() -> Iterator[None]:
+    """The interpreter's switch interval at SWITCH_INTERVAL while publications run in this process (restored when the
+    last one ends). A run's threads mostly wait for Confluence and the database; each needs the GIL for a moment when
+    its wait is over, and gets it from a busy thread (the planner, a page's rendering) only after the interval."""
+    with _switching_lock:
+        if not _switching["runs"]:
+            _switching["saved"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switching["saved"], SWITCH_INTERVAL))
+        _switching["runs"] += 1
+    try:
+        yield
+    finally:
+        with _switching_lock:
+            _switching["runs"] -= 1
+            if not _switching["runs"]:
+                sys.setswitchinterval(_switching["saved"])
 
 
 @dataclass
