@@ -182,10 +182,16 @@ class _PagePool:
                 except BaseException as exc:  # handed to the scheduler, which re-raises it
                     future.set_exception(exc)
                 if self.jobs.empty():
-                    self.idle()
+                    self._idle()
         finally:
-            self.idle()
+            self._idle()
             connections.close_all()  # this thread's
+
+    def _idle(self) -> None:
+        try:
+            self.idle()
+        except Exception:  # the thread must go on with the pages queued for it (a slot's lease runs out by itself)
+            logger.exception("a publication thread could not give its instance slot back")
 
 
 class _Run:
