@@ -16,7 +16,17 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 from xml.sax.saxutils import escape, quoteattr
 
-from confluence.converter import AttachmentLink, Diagrams, LinkTarget, MathMacros, PageLink, TextOnly, convert
+from confluence.converter import (
+    AttachmentLink,
+    Converted,
+    Diagrams,
+    LinkTarget,
+    MathMacros,
+    PageLink,
+    TextOnly,
+    convert,
+)
+from confluence.converter.diagrams import DiagramError, GeneratedAttachment
 from confluence.converter.front_matter import FrontMatterValue, labels_from, split_front_matter
 from confluence.converter.resolve import anchor_name
 from portal.attachments import PageAttachment, attachment_names
@@ -61,6 +71,10 @@ class Plan:
     # (page key, lower-cased fragment) -> the key of the page that holds that anchor: itself, or one of its parts
     anchor_homes: dict[tuple[str, str], str] = field(default_factory=dict)
     folder_pages: dict[str, str] = field(default_factory=dict)  # folder ("" for the root) -> the key of its page
+    rendering: Rendering | None = None  # what the pages are rendered with (plan_bundle's ``rendering``)
+    # page key -> its rendering, made while planning, for each page whose rendering the planning pass could already
+    # tell in full (see _resolve_references); the others are rendered by render().
+    rendered: dict[str, RenderedPage] = field(default_factory=dict, repr=False, compare=False)
     # The look-up tables of render_page, built once per plan (a plan is not changed once planned; pages added
     # while splitting change its length, which rebuilds them).
     _index: _Index | None = field(default=None, init=False, repr=False, compare=False)
@@ -68,6 +82,15 @@ class Plan:
 
     def page(self, key: str) -> PlannedPage:
         return self.index().by_key[key]
+
+    def render(self, page: PlannedPage) -> RenderedPage:
+        """The page as render_page renders it with the plan's ``rendering``: the planner's own rendering when it has
+        one, so that a page is converted once."""
+        done = self.rendered.get(page.key)
+        if done is not None:
+            return done
+        rendering = self.rendering or Rendering(space_key="")
+        return render_page(self, page, space_key=rendering.space_key, math=rendering.math, diagrams=rendering.diagrams)
 
     def _by_key(self) -> dict[str, PlannedPage]:
         return {page.key: page for page in self.pages}
@@ -77,6 +100,15 @@ class Plan:
         if self._index is None or self._indexed != signature:
             self._index, self._indexed = _Index(self), signature
         return self._index
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """What pages are rendered with: links by title in ``space_key``, the site's math macros, diagram renderers."""
+
+    space_key: str
+    math: MathMacros | None = None
+    diagrams: Diagrams | None = None
 
 
 @dataclass
@@ -90,10 +122,18 @@ class RenderedPage:
 # ---------------------------------------------------------------------- planning
 
 
-def plan_bundle(bundle: Bundle) -> Plan:
+def plan_bundle(bundle: Bundle, *, rendering: Rendering | None = None) -> Plan:
     """The pages of a bundle in tree order. Raises BundleError (``bundle_invalid``) for Markdown that is not UTF-8,
     a front-matter ``parent`` that is not a Markdown file of the bundle or makes a cycle, and two pages with the
-    same title."""
+    same title. With ``rendering``, the pages are rendered while they are planned (Plan.render hands them on)."""
+    plan = plan_tree(bundle, rendering=rendering)
+    resolve_references(plan)
+    return plan
+
+
+def plan_tree(bundle: Bundle, *, rendering: Rendering | None = None) -> Plan:
+    """The first half of plan_bundle, which is quick: the pages, their titles and places in the tree, and the
+    bundle errors. Links, files and anchors are left to resolve_references, the half that converts every page."""
     sources = {path: _decode(path, bundle.files[path]) for path in bundle.markdown_paths}
     pages: dict[str, PlannedPage] = {}
     folder_keys: dict[str, str] = {}  # folder ("" for the root) -> the key of its page
@@ -141,8 +181,9 @@ def plan_bundle(bundle: Bundle) -> Plan:
     _refuse_cycles(pages, parents_from_front_matter)
     _refuse_duplicate_titles(pages)
     ordered = _tree_order(pages)
-    plan = Plan(pages=ordered, broken_links=[], files=dict(bundle.files), folder_pages=folder_keys)
-    _resolve_references(plan)
+    plan = Plan(
+        pages=ordered, broken_links=[], files=dict(bundle.files), folder_pages=folder_keys, rendering=rendering
+    )
     return plan
 
 
@@ -398,59 +439,123 @@ class _Index:
 
 
 class _Recorder:
-    """The resolver of the planning pass: leaves the output alone and notes what each page refers to."""
+    """The resolver of the planning pass: notes what each page refers to. With the plan's rendering it also renders
+    the page as the rendering pass would (see _Linker), wherever it can already tell how."""
 
-    def __init__(self, index: _Index, page: PlannedPage) -> None:
-        self.index = index
+    def __init__(self, plan: Plan, page: PlannedPage, *, anchors_known: bool) -> None:
+        self.linker = _Linker(plan, page, plan.rendering.space_key if plan.rendering is not None else "")
+        self.anchors_known = anchors_known
+        self.index = self.linker.index
         self.page = page
         self.links: list[tuple[str, _Reference]] = []
-        self.files: list[str] = []
         self.broken: list[BrokenLink] = []
+        # False once the page refers to a heading of a page: which page holds it (a part, should the target be split)
+        # and whether the target plants its anchor are known only when every page has been read.
+        self.settled = True
 
     def link(self, href: str) -> LinkTarget | None:
         reference = self.index.resolve(self.page, href, image=False)
         if reference is None:
             return None
         self._note(href, reference)
-        return None
+        if reference.kind == "page" and reference.fragment:
+            self.settled = False
+            return None
+        return self.linker.target(href, reference)
 
     def image(self, src: str) -> str | None:
         reference = self.index.resolve(self.page, src, image=True)
         if reference is not None:
             self._note(src, reference)
-        return posixpath.basename(src) or "image"
+        return self.linker.source(src, reference)
 
     def wanted_anchors(self) -> Collection[str]:
-        return ()
+        # Known once every page that may link to a heading has been read; a page read before is rendered again.
+        return self.linker.wanted_anchors() if self.anchors_known else ()
 
     def _note(self, href: str, reference: _Reference) -> None:
         if reference.kind == "broken":
             assert self.page.path is not None
             self.broken.append(BrokenLink(path=self.page.path, href=href, reason=reference.target))
-        elif reference.kind == "file":
-            if reference.target not in self.files:
-                self.files.append(reference.target)
-        else:
+        elif reference.kind == "page":
             self.links.append((href, reference))
 
 
-def _resolve_references(plan: Plan) -> None:
-    """Converts every page once with a recording resolver: its links, its files, the anchors others want of it."""
-    index = _Index(plan)
-    by_key = index.by_key
-    wanted_from: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (target key, fragment) -> [(path, href)]
+class _DeferredDiagrams(Diagrams):
+    """Diagrams are rendered by the page threads (in parallel, and only for pages that are written): the planning
+    pass notes that a page has one and leaves the page to be rendered then."""
+
+    def __init__(self, diagrams: Diagrams) -> None:
+        super().__init__()
+        self.diagrams = diagrams
+        self.asked = False
+
+    def handles(self, kind: str) -> bool:
+        handled = self.diagrams.handles(kind)
+        self.asked = self.asked or handled
+        return handled
+
+    def render(self, kind: str, source: str) -> GeneratedAttachment:
+        raise DiagramError("rendered with the page")
+
+
+# What remains of a page's text without its headings' marks: a link to a heading of a page needs a "#" in it (or its
+# entity &num;, which spells none); the other forms of it (&#35;, &#x23;, \#) have one too.
+_HEADING_MARKS = re.compile(r"^[ \t]*#+", re.MULTILINE)
+
+
+def _may_link_to_headings(page: PlannedPage) -> bool:
+    return "#" in _HEADING_MARKS.sub("", page.markdown) or "&num;" in page.markdown.lower()
+
+
+def resolve_references(plan: Plan) -> None:
+    """Converts every page once with a recording resolver: its links, its files, the anchors others want of it.
+
+    Pages that may link to headings of pages are read first: once they have been, every anchor a page must plant is
+    known, and each page read after them is rendered in full, in Plan.rendered as soon as it is (its rendering no
+    longer depends on pages still to be read). With the plan's rendering, the conversion is the page's
+    rendering (Plan.render hands it on) unless the page needed what only the whole plan tells: links to headings of
+    pages, anchors wanted of it before they were all known, a diagram, or attachment names that a later file of the
+    page changed (two files of one base name)."""
+    by_key = plan.index().by_key
+    rendering = plan.rendering
+    linking: list[PlannedPage] = []
+    others: list[PlannedPage] = []
     for page in plan.pages:
-        if page.path is None:
-            continue
-        recorder = _Recorder(index, page)
-        convert(page.markdown, title=page.title, resolve=recorder)
-        plan.broken_links.extend(recorder.broken)
-        page.files = _attachment_names(page, recorder.files)
+        if page.path is not None:
+            (linking if _may_link_to_headings(page) else others).append(page)
+    broken: dict[str, list[BrokenLink]] = {}
+    wanted_from: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (target key, fragment) -> [(path, href)]
+    drafts: list[tuple[PlannedPage, Converted, _Linker]] = []
+
+    def read(page: PlannedPage, *, anchors_known: bool) -> None:
+        recorder = _Recorder(plan, page, anchors_known=anchors_known)
+        deferred = _DeferredDiagrams(rendering.diagrams) if rendering is not None and rendering.diagrams else None
+        converted = convert(
+            page.markdown, title=page.title, resolve=recorder, math=rendering.math if rendering else None,
+            diagrams=deferred,
+        )
+        broken[page.key] = recorder.broken
+        linker = recorder.linker
+        page.files = _attachment_names(page, linker.used)
         for href, reference in recorder.links:
             if reference.fragment:
+                assert not anchors_known, f"{page.key} links to a heading with no # in its text"
                 by_key[reference.target].anchors.add(reference.fragment)
                 wanted_from.setdefault((reference.target, reference.fragment), []).append((page.path, href))
+        # A name is given from the files referred to so far: a later file of the same base name renames it.
+        named = all(page.files[path] == name for path, name in linker.named)
+        settled = recorder.settled and not (deferred is not None and deferred.asked) and named
+        if rendering is not None and settled:
+            if not anchors_known:
+                drafts.append((page, converted, linker))
+            else:
+                plan.rendered[page.key] = _finished(plan, page, converted, linker, rendering.space_key)
+
+    for page in linking:
+        read(page, anchors_known=False)
     # A fragment no heading of the target page answers to is reported; the link then opens the page's top.
+    missing: list[BrokenLink] = []
     for target_key in sorted({key for key, _ in wanted_from}):
         target = by_key[target_key]
         planted = _planted(target)
@@ -460,10 +565,18 @@ def _resolve_references(plan: Plan) -> None:
                 plan.anchor_homes[(target_key, key)] = target_key
                 continue
             for path, href in wanted_from.get((target_key, fragment), []):
-                plan.broken_links.append(
+                missing.append(
                     BrokenLink(path=path, href=href, reason=f"“{target.path or target.key}” has no heading #{fragment}")
                 )
         target.anchors = {f for f in target.anchors if unquote(f).lower() in planted}
+    assert rendering is not None or not drafts
+    for page, converted, linker in drafts:
+        if not page.anchors:  # no anchor to plant: the rendering pass would convert it just so
+            plan.rendered[page.key] = _finished(plan, page, converted, linker, rendering.space_key)
+    for page in others:
+        read(page, anchors_known=True)
+    plan.broken_links.extend(link for page in plan.pages for link in broken.get(page.key, []))
+    plan.broken_links.extend(missing)
 
 
 def _planted(page: PlannedPage) -> set[str]:
@@ -510,12 +623,14 @@ class _Linker:
         self.space_key = space_key
         self.by_key = self.index.by_key
         self.used: list[str] = []
+        self.named: list[tuple[str, str]] = []  # (file, the name the body gives it), in the order of the body
         self.warnings: list[str] = []
 
     def link(self, href: str) -> LinkTarget | None:
         reference = self.index.resolve(self.page, href, image=False)
-        if reference is None:
-            return None
+        return None if reference is None else self.target(href, reference)
+
+    def target(self, href: str, reference: _Reference) -> LinkTarget:
         if reference.kind == "broken":
             self.warnings.append(f"link to {href}: {reference.target}")
             return TextOnly()
@@ -535,7 +650,9 @@ class _Linker:
         return PageLink(title=self.by_key[target_key].title, space_key=self.space_key, anchor=anchor)
 
     def image(self, src: str) -> str | None:
-        reference = self.index.resolve(self.page, src, image=True)
+        return self.source(src, self.index.resolve(self.page, src, image=True))
+
+    def source(self, src: str, reference: _Reference | None) -> str | None:
         if reference is None or reference.kind != "file":
             self.warnings.append(f"image {src}: {reference.target if reference else 'not a file'}")
             return None
@@ -551,6 +668,7 @@ class _Linker:
         if name is None:  # a file only this rendering found (a part of a split page): name it the same way
             self.page.files = _attachment_names(self.page, [*self.page.files, path])
             name = self.page.files[path]
+        self.named.append((path, name))
         return name
 
 
@@ -570,6 +688,10 @@ def render_page(
         return RenderedPage(body=FOLDER_BODY, labels=[], attachments=[], warnings=[])
     linker = _Linker(plan, page, space_key)
     converted = convert(page.markdown, title=page.title, resolve=linker, math=math, diagrams=diagrams)
+    return _finished(plan, page, converted, linker, space_key)
+
+
+def _finished(plan: Plan, page: PlannedPage, converted: Converted, linker: _Linker, space_key: str) -> RenderedPage:
     body = converted.body
     if page.parts:
         body += _parts_list(plan, page, space_key)
@@ -598,10 +720,14 @@ __all__ = [
     "Plan",
     "PlannedPage",
     "RenderedPage",
+    "Rendering",
     "first_heading",
     "media_type",
+    "may_split",
     "plan_bundle",
+    "plan_tree",
     "render_page",
+    "resolve_references",
     "split_oversized",
 ]
 
@@ -628,20 +754,31 @@ def split_oversized(plan: Plan, *, space_key: str, max_body_bytes: int = 1_000_0
         files=plan.files,
         anchor_homes=dict(plan.anchor_homes),
         folder_pages=dict(plan.folder_pages),
+        rendering=plan.rendering,
+        rendered=dict(plan.rendered),
     )
     shift: dict[str, int] = {}  # parent key -> how many parts now come before its original children
     for original in plan.pages:
         page = replace(original, position=original.position + shift.get(original.parent or "", 0))
-        # Rendering is the only exact measure, but a page this small cannot reach the limit: the most Markdown was
-        # seen to grow is 83-fold, a page of nothing but footnote references (each becomes an anchor and a link).
-        small = len(page.markdown.encode()) * MAX_EXPANSION <= max_body_bytes
-        if page.path is None or small or _size(result, plan, page, space_key) <= max_body_bytes:
+        if not _may_exceed(page, max_body_bytes) or _size(result, plan, page, space_key) <= max_body_bytes:
             result.pages.append(page)
             continue
+        result.rendered.pop(page.key, None)  # rendered whole: its parts are rendered each on their own
         pages = _split(result, plan, page, space_key=space_key, max_body_bytes=max_body_bytes, titles=titles)
         result.pages.extend(pages)
         shift[page.key] = len(page.parts)
     return result
+
+
+def may_split(plan: Plan, *, max_body_bytes: int = 1_000_000) -> bool:
+    """Whether split_oversized may split a page of the plan: if not, it leaves the plan as it is."""
+    return any(_may_exceed(page, max_body_bytes) for page in plan.pages)
+
+
+def _may_exceed(page: PlannedPage, max_body_bytes: int) -> bool:
+    # Rendering is the only exact measure, but a page this small cannot reach the limit: the most Markdown was
+    # seen to grow is 83-fold, a page of nothing but footnote references (each becomes an anchor and a link).
+    return page.path is not None and len(page.markdown.encode()) * MAX_EXPANSION > max_body_bytes
 
 
 def _size(result: Plan, plan: Plan, page: PlannedPage, space_key: str, pending: list[PlannedPage] | None = None) -> int:

@@ -20,16 +20,20 @@ import difflib
 import hashlib
 import logging
 import os
+import queue
 import re
 import socket
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -42,7 +46,15 @@ from portal.conversion import converter_options
 from portal.errors import PortalError
 from publications.bundle import read_bundle
 from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
-from publications.plan import Plan, PlannedPage, plan_bundle, render_page, split_oversized
+from publications.plan import (
+    Plan,
+    PlannedPage,
+    Rendering,
+    may_split,
+    plan_tree,
+    resolve_references,
+    split_oversized,
+)
 from publications.services import bundle_limits, confluence_failure
 from publications.throttle import DatabaseThrottle, slot_acquire, slot_release, slots_renew
 from tokens import confluence as instance_confluence
@@ -53,6 +65,8 @@ State = Publication.State
 Status = PublicationPage.Status
 Action = PublicationPage.Action
 HEARTBEAT_SECONDS = 5.0
+PLANNING_POLL_SECONDS = 0.005
+SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005 (see _quick_switching)
 CLOCK_SKEW = dt.timedelta(minutes=1)
 _BLOCK_END = re.compile(r"(</(?:p|h[1-6]|li|ul|ol|tr|table|thead|tbody|pre|blockquote|ac:structured-macro|ac:layout)>)")
 
@@ -78,7 +92,8 @@ def publication_run(*, publication_id: str) -> Publication | None:
     publication = Publication.objects.select_related("instance").get(pk=publication_id)
     run = _Run(publication)
     try:
-        run.execute()
+        with _quick_switching():
+            run.execute()
     except Superseded:
         logger.warning("publication %s was taken over by another worker; this run stops", publication_id)
         return None
@@ -91,6 +106,29 @@ def publication_run(*, publication_id: str) -> Publication | None:
         run.close()
     publication.refresh_from_db()
     return publication
+
+
+_switching = {"runs": 0, "saved": 0.0}
+_switching_lock = threading.Lock()
+
+
+@contextmanager
+def _quick_switching() -> Iterator[None]:
+    """The interpreter's switch interval at SWITCH_INTERVAL while publications run in this process (restored when the
+    last one ends). A run's threads mostly wait for Confluence and the database; each needs the GIL for a moment when
+    its wait is over, and gets it from a busy thread (the planner, a page's rendering) only after the interval."""
+    with _switching_lock:
+        if not _switching["runs"]:
+            _switching["saved"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switching["saved"], SWITCH_INTERVAL))
+        _switching["runs"] += 1
+    try:
+        yield
+    finally:
+        with _switching_lock:
+            _switching["runs"] -= 1
+            if not _switching["runs"]:
+                sys.setswitchinterval(_switching["saved"])
 
 
 @dataclass
@@ -107,6 +145,55 @@ class _Outcome:
     warnings: list[str] = field(default_factory=list)
 
 
+class _PagePool:
+    """The threads that write a run's pages. Each keeps its database connection from one page to the next (opening
+    one costs more than a page's own queries) and closes it when the run is over. ``idle`` is called on a thread
+    that finds no page waiting for it."""
+
+    def __init__(self, size: int, *, idle: Callable[[], None]) -> None:
+        self.idle = idle
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.threads = [threading.Thread(target=self._work, name=f"publication_{n}", daemon=True) for n in range(size)]
+
+    def __enter__(self) -> _PagePool:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for _ in self.threads:
+            self.jobs.put(None)  # after the jobs already queued, as ThreadPoolExecutor's shutdown does
+        for thread in self.threads:
+            thread.join()
+
+    def submit(self, job: Callable[..., None], *args: object) -> Future:
+        future: Future = Future()
+        self.jobs.put((future, job, args))
+        return future
+
+    def _work(self) -> None:
+        try:
+            while (item := self.jobs.get()) is not None:
+                future, job, args = item
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    future.set_result(job(*args))
+                except BaseException as exc:  # handed to the scheduler, which re-raises it
+                    future.set_exception(exc)
+                if self.jobs.empty():
+                    self._idle()
+        finally:
+            self._idle()
+            connections.close_all()  # this thread's
+
+    def _idle(self) -> None:
+        try:
+            self.idle()
+        except Exception:  # the thread must go on with the pages queued for it (a slot's lease runs out by itself)
+            logger.exception("a publication thread could not give its instance slot back")
+
+
 class _Run:
     def __init__(self, publication: Publication) -> None:
         self.publication = publication
@@ -114,8 +201,9 @@ class _Run:
         self.attempt = publication.attempts
         self.holder = f"{worker_name()}/{uuid.uuid4().hex[:8]}"
         self.concurrency = max(1, settings.PUBLICATION_CONCURRENCY_PER_INSTANCE)
-        # A page takes one of the instance's slots with its first Confluence request and gives it back when it is
-        # done: pages that need no request (unchanged, known from the batch read) never queue for one.
+        # A page takes one of the instance's slots with its first Confluence request, and its thread gives it back
+        # when no other page waits for it: pages that need no request (unchanged, known from the batch read) never
+        # queue for one.
         self.local = threading.local()
         self.throttle = DatabaseThrottle(self.instance.pk, before_request=self._hold_slot)
         self.beaten = time.monotonic()
@@ -123,9 +211,22 @@ class _Run:
         self.ids: dict[str, str] = {}  # plan key -> page id, for children
         self.failed_keys: set[str] = set()
         self.lock = threading.Lock()
+        self.write_lock = threading.RLock()  # see _writing
         self.first_started = publication.started_at or timezone.now()
         self.asked: set[str] = set()
         self.current_pages: dict[str, Page] = {}
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A transaction of a page thread, in its turn (see _turn)."""
+        with self._turn(), transaction.atomic():
+            yield
+
+    def _turn(self) -> AbstractContextManager:
+        """SQLite has one writer at a time, and a connection that finds it busy sleeps 1, 2, 5, 10… ms before it
+        looks again: the run's threads take turns on a lock of their own, which hands it on at once, before they
+        ask SQLite for it."""
+        return self.write_lock if connection.vendor == "sqlite" else nullcontext()
 
     def _hold_slot(self) -> None:
         if getattr(self.local, "slot", None) is None:
@@ -150,27 +251,32 @@ class _Run:
         if bundle_row is None:
             raise PortalError("the bundle of this publication is no longer stored", code="bundle_missing")
         bundle = read_bundle(bytes(bundle_row.data), limits=bundle_limits())
-        plan = plan_bundle(bundle)
-        plan = split_oversized(plan, space_key=self.publication.space_key, max_body_bytes=settings.PUBLICATION_MAX_PAGE_BYTES)
-        rows = self._rows(plan)
-        self.client = instance_confluence.build_client(self.instance, throttle=self.throttle, pool_size=self.concurrency + 2)
-        try:
-            self.client.space(self.publication.space_id)
-        except cf.ConfluenceError as error:
-            raise confluence_failure(error) from error
-
-        by_key = {page.key: page for page in plan.pages}
-        for row in rows:
-            if row.finished_at is not None and row.page_id:
-                self.ids[row.key] = row.page_id
-            elif row.finished_at is not None and row.action == Action.CREATE:
-                self.ids[row.key] = ""
-            elif row.finished_at is not None:
-                self.failed_keys.add(row.key)
-        todo = [row for row in rows if row.finished_at is None]
-        self._prefetch(todo)
-        self._release_slot()  # taken by this thread's space and batch reads
-        self._schedule(todo, by_key, plan)
+        options = converter_options()
+        # Each page is rendered while the bundle is planned, once: the page threads write what the planner rendered.
+        rendering = Rendering(space_key=self.publication.space_key, math=options.math, diagrams=options.diagrams)
+        plan = plan_tree(bundle, rendering=rendering)
+        max_bytes = settings.PUBLICATION_MAX_PAGE_BYTES
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publication-plan") as planner:
+            if may_split(plan, max_body_bytes=max_bytes):
+                resolve_references(plan)
+                plan = split_oversized(plan, space_key=self.publication.space_key, max_body_bytes=max_bytes)
+                planning = None
+            else:
+                # No page can be split, so the pages are known already: they are written while the planner renders
+                # the rest, each once its rendering no longer depends on pages still to be read (Plan.rendered).
+                planning = planner.submit(resolve_references, plan)
+            rows = self._rows(plan)
+            if planning is None:
+                self._broken_links(plan)
+            self._start(rows)
+            by_key = {page.key: page for page in plan.pages}
+            todo = [row for row in rows if row.finished_at is None]
+            self._prefetch(todo)
+            self._release_slot()  # taken by this thread's space and batch reads
+            self._schedule(todo, by_key, plan, planning)
+            if planning is not None:
+                planning.result()
+                self._broken_links(plan)
         self._orphans(rows)
         rows = list(self.publication.pages.all())
         statuses = [row.status for row in rows]
@@ -181,6 +287,25 @@ class _Run:
             self.finish(State.PARTIAL)
         else:
             self.finish(State.SUCCEEDED)
+
+    def _broken_links(self, plan: Plan) -> None:
+        links = [{"path": link.path, "href": link.href} for link in plan.broken_links]
+        Publication.objects.filter(pk=self.publication.pk).update(broken_links=links)
+
+    def _start(self, rows: list[PublicationPage]) -> None:
+        """The Confluence client, the space checked, and what a resumed run finds done."""
+        self.client = instance_confluence.build_client(self.instance, throttle=self.throttle, pool_size=self.concurrency + 2)
+        try:
+            self.client.space(self.publication.space_id)
+        except cf.ConfluenceError as error:
+            raise confluence_failure(error) from error
+        for row in rows:
+            if row.finished_at is not None and row.page_id:
+                self.ids[row.key] = row.page_id
+            elif row.finished_at is not None and row.action == Action.CREATE:
+                self.ids[row.key] = ""
+            elif row.finished_at is not None:
+                self.failed_keys.add(row.key)
 
     def _prefetch(self, todo: list[PublicationPage]) -> None:
         """The current version (and, for a dry run, body) of every page this run may have written before."""
@@ -207,17 +332,25 @@ class _Run:
             )
             for n, page in enumerate(plan.pages)
         ]
-        links = [{"path": link.path, "href": link.href} for link in plan.broken_links]
         with transaction.atomic():
             PublicationPage.objects.bulk_create(rows)
-            Publication.objects.filter(pk=self.publication.pk).update(total=len(rows), broken_links=links)
+            Publication.objects.filter(pk=self.publication.pk).update(total=len(rows))
         return list(self.publication.pages.order_by("order"))
 
-    def _schedule(self, todo: list[PublicationPage], by_key: dict[str, PlannedPage], plan: Plan) -> None:
+    def _schedule(
+        self, todo: list[PublicationPage], by_key: dict[str, PlannedPage], plan: Plan, planning: Future | None
+    ) -> None:
+        """Writes the pages, each once its parent has a page id and its rendering is known (``planning``, the
+        planner still at work, or done)."""
         waiting = list(todo)
         running: dict[Future, PublicationPage] = {}
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="publication") as pool:
+        # A thread gives its instance slot back when no page waits for it: taken and given back between two pages
+        # of one thread, it would cost two writes a page and let no other worker in sooner.
+        with _PagePool(self.concurrency, idle=self._release_slot) as pool:
             while waiting or running:
+                planned = planning is None or planning.done()
+                if planning is not None and planned:
+                    planning.result()  # the planner's error is the run's
                 for row in list(waiting):
                     parent = row.parent_key or None
                     if parent is not None and parent in self.failed_keys:
@@ -227,15 +360,20 @@ class _Run:
                         with self.lock:
                             self.failed_keys.add(row.key)
                         continue
-                    if parent is None or parent in self.ids:
+                    rendered = planned or row.key in plan.rendered or by_key[row.key].path is None
+                    if rendered and (parent is None or parent in self.ids):
                         waiting.remove(row)
                         running[pool.submit(self._page_job, row, by_key[row.key], plan)] = row
-                if not running:
+                if not running and planned:
                     break
-                finished, _ = wait(list(running), timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+                # While the planner renders, pages become ready without any page finishing: look again soon.
+                timeout = HEARTBEAT_SECONDS if planned else PLANNING_POLL_SECONDS
+                finished, _ = wait([*running, *([] if planned else [planning])], timeout=timeout, return_when=FIRST_COMPLETED)
                 if time.monotonic() - self.beaten >= HEARTBEAT_SECONDS:
                     self.heartbeat()  # each finished page reports too (in _save); this covers long pages
                 for future in finished:
+                    if future is planning:
+                        continue
                     running.pop(future)
                     future.result()  # a job's own errors are saved on its page; this re-raises only Superseded
 
@@ -286,8 +424,7 @@ class _Run:
                 else:
                     self.failed_keys.add(row.key)
         finally:
-            self._release_slot()
-            connections.close_all()  # this thread's connections only
+            close_old_connections()  # as after a request: one that failed or outlived CONN_MAX_AGE is not kept
 
     def _save(self, row: PublicationPage, outcome: _Outcome) -> None:
         # A page this publication created (in this run, or in one that died) is reported created, whatever the
@@ -310,17 +447,14 @@ class _Run:
         if outcome.record is not None:
             row.import_record = outcome.record
         row.finished_at = timezone.now()
-        with transaction.atomic():
+        with self._writing():
             alive = Publication.objects.filter(pk=self.publication.pk, state=State.RUNNING, attempts=self.attempt)
             if not alive.update(done=F("done") + 1, heartbeat_at=timezone.now()):
                 raise Superseded
             row.save()
 
     def _page(self, row: PublicationPage, planned: PlannedPage, plan: Plan, parent_id: str) -> _Outcome:
-        options = converter_options()
-        rendered = render_page(
-            plan, planned, space_key=self.publication.space_key, math=options.math, diagrams=options.diagrams
-        )
+        rendered = plan.render(planned)
         digest = page_hash(planned.title, rendered.body)
         row.content_hash = digest
         known = self._known(row, planned.title)
@@ -399,7 +533,7 @@ class _Run:
         # The page id is kept before anything else can fail: a retry finds it here instead of creating it again.
         # One transaction (SQLite has one writer at a time; every commit counts when pages are written at once).
         row.page_id, row.page_url, row.created_page = page.id, page.web_url or "", True
-        with transaction.atomic():
+        with self._writing():
             PublicationPage.objects.filter(pk=row.pk).update(page_id=page.id, page_url=row.page_url, created_page=True)
             self._remember(page, planned, digest, parent_id, attachments={})
             self._finish_record(record, ImportRecord.Operation.CREATED, page)
@@ -505,7 +639,8 @@ class _Run:
             "version": page.version, "content_hash": digest, "publication": self.publication,
             "written_at": timezone.now(), "orphaned_by": None, "archived_at": None, "attachments": attachments,
         }
-        record, _ = PublishedPage.objects.update_or_create(instance=self.instance, page_id=page.id, defaults=values)
+        with self._turn():  # update_or_create is a transaction of its own
+            record, _ = PublishedPage.objects.update_or_create(instance=self.instance, page_id=page.id, defaults=values)
         return record
 
     # ---------------------------------------------------------------- audit
