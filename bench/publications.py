@@ -133,10 +133,14 @@ def run(*, smoke: bool = False, database_url: str | None = None) -> list[dict[st
         details = {**result, "pages": sizes.pages, "images": sizes.images, "latency_ms": sizes.latency_ms,
                    "concurrency": CONCURRENCY, "minimum_seconds": round(minimum, 3), "fewest_requests": fewest}
         efficiency = round(minimum / result["wall_seconds"], 3) if result["wall_seconds"] else None
+        # The efficiency goal is the first run's; an unchanged rerun makes 2 requests, so its "minimum" is a few
+        # hundredths of a second and its wall time (reading the bundle, comparing) is reported, not judged.
+        judged = result is first
         rows.append(row(
             f"publication of {sizes.pages} pages with {sizes.images} images, {label}: wall time",
-            round(result["wall_seconds"], 2), "s", round(minimum, 2), "efficiency (minimum ÷ wall) ≥ 0.8",
-            efficiency is not None and efficiency >= 0.8, details, ratio_value=efficiency,
+            round(result["wall_seconds"], 2), "s", round(minimum, 2),
+            "efficiency (minimum ÷ wall) ≥ 0.8" if judged else "reported",
+            (efficiency is not None and efficiency >= 0.8) if judged else None, details, ratio_value=efficiency,
         ))
         rows.append(row(
             f"publication of {sizes.pages} pages with {sizes.images} images, {label}: Confluence requests",
