@@ -30,7 +30,7 @@ from confluence import client as confluence_client
 from confluence.client import ConfluenceClient
 from confluence.errors import AuthenticationFailed, ConfluenceError, NotFound, RateLimited, Unavailable
 from directory.models import ConfluenceUser, Page, PageActivity, Space, SyncRun
-from portal.sweeps import sweep_ensure
+from portal.sweeps import sweep_ensure, sweep_round
 from tokens import confluence as instance_confluence
 from tokens.models import Instance
 
@@ -577,20 +577,19 @@ def sync_run_queued(*, run_id: int) -> SyncRun | None:
 
 
 def sync_sweep_ensure() -> bool:
-    """Make sure the directory's sweep is waiting (a quarter of DIRECTORY_SYNC_STALE_AFTER_SECONDS from now)."""
+    """Make sure the directory's sweep is waiting."""
     from directory.tasks import directory_sync_sweep_task
 
-    return sweep_ensure(task=directory_sync_sweep_task, every=max(1.0, settings.DIRECTORY_SYNC_STALE_AFTER_SECONDS / 4))
+    return sweep_ensure(task=directory_sync_sweep_task, stale_after=settings.DIRECTORY_SYNC_STALE_AFTER_SECONDS)
 
 
 def sync_runs_sweep() -> int:
     """One round of the sweep task: stale runs failed; the sweep comes back while any sync is queued or running."""
-    try:
-        return sync_runs_fail_stale()
-    finally:
-        # Even when the round failed: a sweep that does not come back leaves the next dead run running for ever.
-        if SyncRun.objects.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]).exists():
-            sync_sweep_ensure()
+    return sweep_round(
+        sweep=sync_runs_fail_stale,
+        in_flight=SyncRun.objects.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]).exists,
+        ensure=sync_sweep_ensure,
+    )
 
 
 def sync_runs_fail_stale(*, older_than: dt.timedelta | None = None) -> int:

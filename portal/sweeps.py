@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -31,6 +32,8 @@ from django_tasks_db.models import DBTaskResult
 SWEEP_PRIORITY = 50
 
 _ensurers: list[Callable[[], object]] = []
+
+T = TypeVar("T")
 
 
 def sweep_register(*, ensure: Callable[[], object]) -> None:
@@ -45,8 +48,10 @@ def sweeps_ensure() -> None:
         ensure()
 
 
-def sweep_ensure(*, task: Task, every: float) -> bool:
-    """Queue `task` (a sweep: no arguments) to run `every` seconds from now, unless one is already waiting.
+def sweep_ensure(*, task: Task, stale_after: float) -> bool:
+    """Queue `task` (a sweep: no arguments) unless one is already waiting, to run a quarter of `stale_after` (the
+    silence after which work counts as dead, in seconds) from now, at least 1 s: a dead worker's work is then noticed
+    at most 1.25 × `stale_after` after its last report.
 
     Returns True when it queued one. Inside the caller's transaction when there is one, so work and the sweep that
     watches it are committed together.
@@ -60,8 +65,22 @@ def sweep_ensure(*, task: Task, every: float) -> bool:
         )
         if waiting.exists():
             return False
-        task.using(run_after=timezone.now() + dt.timedelta(seconds=every)).enqueue()
+        task.using(run_after=timezone.now() + dt.timedelta(seconds=max(1.0, stale_after / 4))).enqueue()
         return True
+
+
+def sweep_round(*, sweep: Callable[[], T], in_flight: Callable[[], bool], ensure: Callable[[], object]) -> T:
+    """One round of a sweep task: `sweep()`, then the sweep queued again (`ensure()`) while `in_flight()` says the
+    app still has work queued or running, and not when it has none.
+
+    It comes back even when the round failed (the database went away for a moment): a sweep that does not come back
+    leaves the next dead worker's work running for ever.
+    """
+    try:
+        return sweep()
+    finally:
+        if in_flight():
+            ensure()
 
 
 def _lock_key(name: str) -> int:

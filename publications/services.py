@@ -28,7 +28,7 @@ from imports.models import ImportRecord
 from imports.services import RequestMeta, portal_error_from
 from imports.validation import printable
 from portal.errors import PortalError
-from portal.sweeps import sweep_ensure
+from portal.sweeps import sweep_ensure, sweep_round
 from publications.bundle import BundleLimits, read_bundle
 from publications.models import Publication, PublicationBundle, PublicationPage, PublishedPage
 from publications.plan import plan_bundle
@@ -240,25 +240,27 @@ def _resolve_space(*, token: Token, request: PublicationRequest) -> tuple[str, s
 
 
 def publication_sweep_ensure() -> bool:
-    """Make sure the publications' sweep is waiting (a quarter of PUBLICATION_STALE_AFTER_SECONDS from now)."""
+    """Make sure the publications' sweep is waiting."""
     from publications.tasks import publications_sweep_task
 
-    return sweep_ensure(task=publications_sweep_task, every=max(1.0, settings.PUBLICATION_STALE_AFTER_SECONDS / 4))
+    return sweep_ensure(task=publications_sweep_task, stale_after=settings.PUBLICATION_STALE_AFTER_SECONDS)
 
 
 def publications_sweep() -> tuple[int, int]:
     """One round of the sweep task: stale publications resumed or failed; the sweep comes back while any publication
-    is queued or running (a queued one will run, and its worker may die too), and stops when none is."""
-    try:
+    is queued or running (a queued one will run, and its worker may die too)."""
+
+    def resume() -> tuple[int, int]:
         requeued, failed = publications_resume_stale()
         if requeued or failed:
             logger.warning("stale publications: %d queued again, %d failed", requeued, failed)
         return requeued, failed
-    finally:
-        # Even when the round failed (the database went away for a moment): a sweep that does not come back leaves
-        # the next dead worker's publication running for ever.
-        if Publication.objects.filter(state__in=[State.QUEUED, State.RUNNING]).exists():
-            publication_sweep_ensure()
+
+    return sweep_round(
+        sweep=resume,
+        in_flight=Publication.objects.filter(state__in=[State.QUEUED, State.RUNNING]).exists,
+        ensure=publication_sweep_ensure,
+    )
 
 
 def publications_resume_stale(*, older_than: dt.timedelta | None = None) -> tuple[int, int]:

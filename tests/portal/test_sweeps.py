@@ -23,7 +23,7 @@ def test_callers_racing_to_queue_a_sweep_leave_exactly_one_waiting():
     def call() -> None:
         try:
             line_up.wait()
-            queued.append(sweep_ensure(task=directory_sync_sweep_task, every=60))
+            queued.append(sweep_ensure(task=directory_sync_sweep_task, stale_after=240))
         except BaseException as exc:  # reported below, with the thread's own error
             failures.append(exc)
         finally:
