@@ -83,6 +83,63 @@ def _append_text(result: list[Stashed], parent: etree.Element, is_text: bool, te
         parent.text = parent.text + text if parent.text else text
 
 
+def _handler(pattern: inlinepatterns.InlineProcessor) -> HandleMatch:
+    if isinstance(pattern, inlinepatterns.DelimiterProcessor):
+        return _lone_pair_first(pattern)
+    return pattern.handleMatch  # type: ignore[return-value]
+
+
+def _lone_pair_first(processor: inlinepatterns.DelimiterProcessor) -> HandleMatch:
+    """The emphasis processor's ``handleMatch``, with its commonest case answered without its general pairing
+    machinery (a fifth of a plain page's conversion): an opening run of one or two ``*`` (or ``_``) whose next
+    delimiter character starts a closing run of the same token and length, as in ``*a*``, ``**a b**``, ``_a_``.
+
+    For that case the general algorithm pairs the two runs as one region and builds one ``em`` (one character) or
+    ``strong`` (two) holding the text between them, then clears its state. The runs are told apart by the
+    processor's own boundary patterns, and the shortcut is taken only with no state left from an earlier match, so
+    anything else (nesting, three-character runs, ambiguous or unmatched runs) goes to ``handleMatch`` as before.
+    ``tests/converter/test_shortcuts.py`` checks the result against Python-Markdown's own.
+    """
+    general = processor.handleMatch
+    delimiters = processor.delimiters
+    tokens = tuple(delimiters)
+
+    def handle_match(m: re.Match[str], data: str) -> tuple[etree.Element | str | None, int | None, int | None]:
+        start = m.start(0)
+        delimiter = delimiters.get(data[start])
+        if (
+            delimiter is None
+            or delimiter.double
+            or processor.regions
+            or processor.stack
+            or processor.cache_index
+            or any(other.stack for other in delimiters.values())
+        ):
+            return general(m, data)
+        opening = delimiter.boundary.match(data, start)
+        if opening is None or opening.lastgroup != "start":
+            return general(m, data)
+        inner = opening.end()
+        size = inner - start
+        if size > delimiter.max_size:
+            return general(m, data)
+        close = -1
+        for token in tokens:
+            found = data.find(token, inner)
+            if found != -1 and (close == -1 or found < close):
+                close = found
+        if close == -1 or data[close] != data[start]:
+            return general(m, data)
+        closing = delimiter.boundary.match(data, close)
+        if closing is None or closing.lastgroup != "end" or closing.end() - close != size:
+            return general(m, data)
+        element = etree.Element(delimiter.tags[0] if size == 2 else delimiter.tags[1])
+        element.text = data[inner:close]
+        return element, start, closing.end()
+
+    return handle_match
+
+
 class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
     """Python-Markdown's inline tree processor, with a cheap substring test before each pattern
     and the tree walk done without its per-node bookkeeping."""
@@ -96,7 +153,7 @@ class TriggeredInlineProcessor(treeprocessors.InlineProcessor):
         self._patterns = [
             _Pattern(
                 pattern.getCompiledRegExp(),
-                pattern.handleMatch,  # type: ignore[arg-type]
+                _handler(pattern),
                 tuple(exclude.lower() for exclude in pattern.ANCESTOR_EXCLUDES),
                 TRIGGERS.get(name),
             )

@@ -80,3 +80,43 @@ def test_seeded_random_documents_are_unchanged(without_shortcuts):
         pieces = generator.choice((INLINE_PIECES, BLOCK_PIECES, BLOCK_PIECES + INLINE_PIECES, PIECES))
         markdown = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 80)))
         assert convert(markdown) == without_shortcuts(markdown), markdown
+
+
+# Emphasis runs and what sits next to them: the emphasis shortcut's cases (a lone pair of one or two
+# characters) and every neighbour that must send it back to Python-Markdown's general pairing.
+EMPHASIS_PIECES = [
+    "*", "**", "***", "****", "_", "__", "___", "a", "b c", " ", "\n", "snake_case", "x_", "_x", "2*3", "`*`",
+    "\\*", "[l](u)", "*a*", "**b**", "_c_", "__d__", "| t |\n|---|\n| ", ".", "(", ")",
+]
+emphasis_like = st.lists(st.sampled_from(EMPHASIS_PIECES), max_size=24).map("".join)
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(emphasis_like)
+def test_emphasis_is_unchanged(without_shortcuts, markdown):
+    assert convert(markdown) == without_shortcuts(markdown)
+
+
+@pytest.mark.parametrize(
+    ("markdown", "shortcut_taken"),
+    [
+        ("a **bold** and _italic_ and *em*", True),
+        ("**bold *nested* bold**", False),  # nesting: the general pairing
+        ("***both***", False),  # a three-character run
+        ("*open only", False),
+        ("*a**", False),  # a closing run of another length
+    ],
+)
+def test_emphasis_shortcut_is_taken_for_lone_pairs_only(monkeypatch, without_shortcuts, markdown, shortcut_taken):
+    general_calls = []
+    original = _inline.inlinepatterns.DelimiterProcessor.handleMatch
+
+    def counted(self, m, data):
+        general_calls.append(m.start(0))
+        return original(self, m, data)
+
+    monkeypatch.setattr(_inline.inlinepatterns.DelimiterProcessor, "handleMatch", counted)
+    converted = convert(markdown)
+    assert (not general_calls) is shortcut_taken
+    general_calls.clear()
+    assert converted == without_shortcuts(markdown)
