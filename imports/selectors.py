@@ -1,4 +1,5 @@
-"""Reads of the audit log beyond its change list: the figures the admin dashboard shows, per instance.
+"""Reads of the audit log beyond its change list: the rate-limit read of every import, and the figures the admin
+dashboard shows, per instance.
 
 However many audit records there are, `audit_figures()` costs a fixed number of queries:
 
@@ -16,19 +17,55 @@ the days it misses, in the same queries.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db import connection, models
+from django.db import connection, connections, models
 from django.db.models import Case, Count, DateField, Expression, F, Func, Max, Min, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from imports.models import AuditDay, ImportRecord
+from portal.sql import convert_row, row_converters
 
 Status = ImportRecord.Status
+
+
+# ------------------------------------------------------------------------------------------------ the rate limit
+
+
+def nth_newest_counted_import(*, token_id: int, since: dt.datetime, n: int) -> dt.datetime | None:
+    """When the token's ``n``-th newest import received after ``since`` arrived, or None when it has fewer; imports
+    refused as rate limited do not count.
+
+    Read through the (token, received_at) index, newest first, on every import: the SQL is built once per process
+    (see portal/sql.py), as building and compiling the queryset cost ~0.25 ms against ~0.03 ms for the read.
+    """
+    using = ImportRecord.objects.db
+    sql, converters = _nth_newest_counted_import(connections[using].vendor)
+    database = connections[using]
+    with database.cursor() as cursor:
+        cursor.execute(sql, [token_id, database.ops.adapt_datetimefield_value(since), "rate_limited", n - 1])
+        row = cursor.fetchone()
+    return None if row is None else convert_row(database, row, converters)[0]
+
+
+@functools.cache
+def _nth_newest_counted_import(vendor: str) -> tuple[str, list]:
+    database = connections[ImportRecord.objects.db]
+    quote = database.ops.quote_name
+    column = {name: quote(ImportRecord._meta.get_field(name).column) for name in ("token", "received_at", "error_code")}
+    # Every name comes from the model's metadata, quoted by the backend; every value is a parameter.
+    sql = (
+        f"SELECT {column['received_at']} FROM {quote(ImportRecord._meta.db_table)} "  # noqa: S608
+        f"WHERE {column['token']} = %s AND {column['received_at']} > %s AND NOT ({column['error_code']} = %s) "
+        f"ORDER BY {column['received_at']} DESC LIMIT 1 OFFSET %s"
+    )
+    fields = [(ImportRecord._meta.db_table, ImportRecord._meta.get_field("received_at"))]
+    return sql, row_converters(database, fields)
 
 
 # ----------------------------------------------------------------------------------------- the rollup of closed days

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from confluence import errors as cf
@@ -28,6 +28,7 @@ from confluence.client import ConfluenceClient, Page, Property
 from confluence.converter import AttachmentLink, LinkTarget, convert
 from confluence.converter.front_matter import APPEARANCE_PROPERTIES
 from imports.models import AuditDay, IdempotencyKey, ImportRecord
+from imports.selectors import nth_newest_counted_import
 from imports.serializers import ImportResultSerializer
 from imports.validation import (
     ATTACHMENTS,
@@ -181,17 +182,15 @@ def _record_received(*, token: Token, meta: RequestMeta) -> tuple[ImportRecord, 
     now = timezone.now()
     # durable: Django checks that no outer transaction could roll the record back with it.
     with transaction.atomic(durable=True):
-        Token.objects.select_for_update().filter(pk=token.pk).values_list("pk", flat=True).get()
-        limit = settings.IMPORT_RATE_LIMIT_PER_MINUTE
+        # SQLite has no row locks and needs none here: its transactions begin IMMEDIATE (portal/settings.py), so
+        # this one already holds the database's single write lock.
+        if connection.features.has_select_for_update:
+            Token.objects.select_for_update().filter(pk=token.pk).values_list("pk", flat=True).get()
         # The limit-th newest import of the window, if there is one: the token is at its limit, and may go on
-        # once that import leaves the window. One row read through the (token, received_at) index, however
-        # high the limit.
-        at_limit = (
-            ImportRecord.objects.filter(token=token, received_at__gt=now - RATE_WINDOW)
-            .exclude(error_code="rate_limited")
-            .order_by("-received_at")
-            .values_list("received_at", flat=True)[limit - 1 : limit]
-        ).first()
+        # once that import leaves the window.
+        at_limit = nth_newest_counted_import(
+            token_id=token.pk, since=now - RATE_WINDOW, n=settings.IMPORT_RATE_LIMIT_PER_MINUTE
+        )
         record = ImportRecord(
             request_id=meta.request_id,
             received_at=now,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import connections
 from django.db.models import Count, QuerySet
 
+from portal.sql import RowConverters, convert_row, row_converters
 from tokens import secret as token_secret
 from tokens.errors import InstanceNotFound, TokenNotFound
 from tokens.models import Instance, Token, live_token_condition
@@ -27,9 +28,9 @@ def token_with_instance(secret_hash: str) -> Token | None:
     """The token with this secret hash and its instance, in one indexed query: what authentication reads on
     every API request.
 
-    The SQL is built once per process from the models' own columns instead of through the query compiler:
-    compiling `select_related("instance").get(...)` anew cost ~2 ms a request, the query itself ~0.1 ms. The row
-    goes through the same database converters a queryset applies, and becomes models through `from_db()`.
+    The SQL is built once per process from the models' own columns (see portal/sql.py): compiling
+    `select_related("instance").get(...)` anew cost ~2 ms a request, the query itself ~0.1 ms. The row goes through
+    the same database converters a queryset applies, and becomes models through `from_db()`.
     """
     connection = connections[Token.objects.db]
     lookup = _token_lookup(connection.vendor)
@@ -38,10 +39,7 @@ def token_with_instance(secret_hash: str) -> Token | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
-    for index, converters in lookup.converters:
-        for converter, column in converters:
-            values[index] = converter(values[index], column, connection)
+    values = convert_row(connection, row, lookup.converters)
     split = len(lookup.token_names)
     token = Token.from_db(connection.alias, lookup.token_names, values[:split])
     token.instance = Instance.from_db(connection.alias, lookup.instance_names, values[split:])
@@ -53,24 +51,18 @@ class _Lookup:
     sql: str
     token_names: list[str]
     instance_names: list[str]
-    converters: list[tuple[int, list]]
+    converters: RowConverters
 
 
 @functools.cache
 def _token_lookup(vendor: str) -> _Lookup:
     connection = connections[Token.objects.db]
     quote = connection.ops.quote_name
-    columns = [(f"t.{quote(f.column)}", f.get_col("t")) for f in Token._meta.concrete_fields]
-    columns += [(f"i.{quote(f.column)}", f.get_col("i")) for f in Instance._meta.concrete_fields]
-    converters = []
-    for index, (_, column) in enumerate(columns):
-        # What SQLCompiler.get_converters() gathers for each selected column: the backend's, then the field's.
-        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        if found:
-            converters.append((index, [(converter, column) for converter in found]))
+    fields = [("t", f) for f in Token._meta.concrete_fields] + [("i", f) for f in Instance._meta.concrete_fields]
     # Every name comes from the models' metadata, quoted by the backend; the one value is a parameter.
     sql = (
-        f"SELECT {', '.join(name for name, _ in columns)} FROM {quote(Token._meta.db_table)} t "  # noqa: S608
+        f"SELECT {', '.join(f'{alias}.{quote(f.column)}' for alias, f in fields)} "  # noqa: S608
+        f"FROM {quote(Token._meta.db_table)} t "
         f"JOIN {quote(Instance._meta.db_table)} i ON i.{quote(Instance._meta.pk.column)} = t.{quote('instance_id')} "
         f"WHERE t.{quote('secret_hash')} = %s"
     )
@@ -78,7 +70,7 @@ def _token_lookup(vendor: str) -> _Lookup:
         sql=sql,
         token_names=[f.attname for f in Token._meta.concrete_fields],
         instance_names=[f.attname for f in Instance._meta.concrete_fields],
-        converters=converters,
+        converters=row_converters(connection, fields),
     )
 
 

@@ -44,7 +44,12 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def gunicorn(settings):
+def rate_limit() -> int:
+    return 100000
+
+
+@pytest.fixture
+def gunicorn(settings, rate_limit):
     port = free_port()
     env = {
         **os.environ,
@@ -56,7 +61,7 @@ def gunicorn(settings):
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
         "DATABASE_URL": database_url(),
-        "IMPORT_RATE_LIMIT_PER_MINUTE": "100000",
+        "IMPORT_RATE_LIMIT_PER_MINUTE": str(rate_limit),
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "8",
@@ -138,3 +143,27 @@ def test_one_idempotency_key_from_10_clients_at_once_creates_one_page(gunicorn, 
     assert len(pages) == 1
     assert ImportRecord.objects.filter(status="succeeded").count() == 1
     assert ImportRecord.objects.count() == 10  # every request left its record
+
+
+@pytest.mark.parametrize("rate_limit", [7])
+def test_the_rate_limit_holds_for_24_requests_at_once_across_two_processes(gunicorn, secret, standin):
+    standin.set_knobs(latency_ms=20)
+    start = threading.Barrier(24)
+
+    def one(n: int) -> requests.Response:
+        start.wait()
+        return post(gunicorn, secret, {"spaceId": "DOCS", "pageTitle": f"Burst {n}", "content": f"Page {n}"})
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        responses = list(pool.map(one, range(24)))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 7 + [429] * 17
+    for refused in (r for r in responses if r.status_code == 429):
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert len([p for p in standin.state.pages.values() if p.title.startswith("Burst ")]) == 7
+    assert ImportRecord.objects.filter(status="succeeded").count() == 7
+    assert ImportRecord.objects.filter(status="rejected", error_code="rate_limited").count() == 17
+    # Refused requests do not count: the token is still at its limit, not beyond it, and still refused.
+    assert post(gunicorn, secret, {"spaceId": "DOCS", "pageTitle": "One more", "content": "x"}).status_code == 429
