@@ -7,6 +7,7 @@ describe the same fields so that /api/schema/ tells clients exactly what to send
 from rest_framework import serializers
 
 from imports.models import ImportRecord
+from portal.api import AnswerSerializer
 
 
 class ImportRequestSerializer(serializers.Serializer):
@@ -47,7 +48,7 @@ class ImportFormSerializer(serializers.Serializer):
     )
 
 
-class AttachmentCountsSerializer(serializers.Serializer):
+class AttachmentCountsSerializer(AnswerSerializer):
     uploaded = serializers.IntegerField(help_text="Files uploaded: new, or changed since the portal last uploaded them.")
     unchanged = serializers.IntegerField(help_text="Files left alone: the same SHA-256 as the page's attachment.")
     removed = serializers.IntegerField(
@@ -55,7 +56,7 @@ class AttachmentCountsSerializer(serializers.Serializer):
     )
 
 
-class ImportResultSerializer(serializers.Serializer):
+class ImportResultSerializer(AnswerSerializer):
     """The answer to a successful import, rendered from its audit record (also the body a replay sends)."""
 
     importId = serializers.UUIDField(source="id")

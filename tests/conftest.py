@@ -1,5 +1,6 @@
 """Suite-wide fixtures and the rules for tests that need PostgreSQL or a browser."""
 
+import functools
 import os
 import shutil
 
@@ -72,3 +73,23 @@ def standin(standin_session):
     """The session's stand-in, reset to its seed data with no knobs set, for each test."""
     standin_session.reset()
     return standin_session
+
+
+@pytest.fixture(autouse=True)
+def answers_rendered_as_drf_renders_them(monkeypatch):
+    """Every answer rendered anywhere in the suite is also rendered by DRF's own Serializer.to_representation, and
+    must be the same, fields in the same order: portal.api.AnswerSerializer's shorter road changes nothing."""
+    from rest_framework import serializers
+
+    from portal.api import AnswerSerializer
+
+    shorter_road = AnswerSerializer.to_representation
+
+    @functools.wraps(shorter_road)
+    def checked(self, instance):
+        answer = shorter_road(self, instance)
+        drf = serializers.Serializer.to_representation(self, instance)
+        assert list(answer.items()) == list(drf.items()), f"{type(self).__name__}: {answer!r} != DRF's {drf!r}"
+        return answer
+
+    monkeypatch.setattr(AnswerSerializer, "to_representation", checked)
