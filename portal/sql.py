@@ -9,11 +9,14 @@ values it returns are the ones the ORM would.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field
+from django.db.models import Field, Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 # Per selected column that needs any: its index in the row and its converters, each with the column expression
@@ -41,3 +44,28 @@ def convert_row(connection: BaseDatabaseWrapper, row: Sequence[Any], converters:
         for converter, column in column_converters:
             values[index] = converter(values[index], column, connection)
     return values
+
+
+def model_from_row(model: type[Model], alias: str, values: Sequence[Any]) -> Model:
+    """``model.from_db(alias, None, values)`` for a row holding every concrete field, in order.
+
+    ``from_db`` runs ``Model.__init__``, which sends pre_init and post_init and sets each field through its
+    descriptor; for an object just made, with no receivers of those signals, that comes to filling its ``__dict__``.
+    With a receiver (or a model of its own ``from_db``) the object is made by ``from_db`` itself.
+    """
+    if (
+        model.from_db.__func__ is not Model.from_db.__func__  # type: ignore[attr-defined]
+        or pre_init.has_listeners(model)
+        or post_init.has_listeners(model)
+    ):
+        return model.from_db(alias, None, values)  # type: ignore[arg-type]
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(_attnames(model), values, strict=True))
+    state = instance._state = ModelState()
+    state.adding, state.db = False, alias
+    return instance
+
+
+@functools.cache
+def _attnames(model: type[Model]) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
