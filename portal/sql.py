@@ -9,10 +9,12 @@ values it returns are the ones the ORM would.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.base import ModelState
@@ -33,9 +35,26 @@ def row_converters(connection: BaseDatabaseWrapper, fields: Sequence[tuple[str, 
     for index, (alias, field) in enumerate(fields):
         column = field.get_col(alias)
         found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if connection.vendor == "sqlite" and found == [connection.ops.convert_datetimefield_value]:
+            found = [_sqlite_datetime(connection)]
         if found:
             converters.append((index, [(converter, column) for converter in found]))
     return converters
+
+
+def _sqlite_datetime(connection: BaseDatabaseWrapper) -> Converter:
+    """SQLite's ``convert_datetimefield_value`` for the value Python's sqlite3 hands it: a naive datetime already
+    parsed from the column (Django registers that parser for the "datetime" type), which becomes aware in the
+    connection's zone. Anything else (a string, an aware value, USE_TZ off) goes to Django's own converter."""
+    convert = connection.ops.convert_datetimefield_value
+    zone = connection.timezone if settings.USE_TZ else None
+
+    def converter(value: Any, column: Any, connection: BaseDatabaseWrapper) -> Any:
+        if zone is not None and type(value) is dt.datetime and value.tzinfo is None:
+            return value.replace(tzinfo=zone)
+        return value if value is None else convert(value, column, connection)
+
+    return converter
 
 
 def convert_row(connection: BaseDatabaseWrapper, row: Sequence[Any], converters: RowConverters) -> list[Any]:

@@ -1,10 +1,12 @@
 """portal.sql: statements built once per process give what the ORM gives."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.db.models.signals import post_init
 
-from portal.sql import model_from_row
+from portal.sql import convert_row, model_from_row, row_converters
 from tests.factories import issue, make_instance
 from tokens.models import Instance, Token
 from tokens.selectors import token_with_instance
@@ -53,3 +55,20 @@ def test_the_token_look_up_gives_the_orms_token_and_instance():
         assert getattr(token.instance, field.attname) == getattr(orm.instance, field.attname), field.name
     assert token._state.adding is False and token.instance._state.adding is False
     assert token_with_instance("0" * 64) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, dt.datetime(2026, 12, 2, 22, 46, 35, 541877), "2026-12-02 22:46:35.541877", dt.datetime(2026, 12, 2, tzinfo=dt.UTC)],
+)
+def test_row_converters_give_what_the_backend_converters_give(value):
+    field = Token._meta.get_field("expires_at")
+    column = field.get_col("t")
+    converters = row_converters(connection, [("t", field)])  # none on PostgreSQL: psycopg gives aware datetimes
+    expected = value
+    for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+        expected = converter(expected, column, connection)
+    (converted,) = convert_row(connection, [value], converters)
+    assert converted == expected
+    if isinstance(expected, dt.datetime):
+        assert converted.tzinfo == expected.tzinfo
