@@ -141,7 +141,7 @@ def import_submit(*, token: Token, meta: RequestMeta, data: Any) -> ImportOutcom
         record.status = Status.SUCCEEDED
         record.http_status = 201 if record.operation == ImportRecord.Operation.CREATED else 200
         # Rendered by the serializer that documents it, once: what is sent now is what a replay sends.
-        record.response_body = dict(ImportResultSerializer(record).data)
+        record.response_body = ImportResultSerializer.render(record)
         return ImportOutcome(record.http_status, record.response_body, record)
     except PortalError as error:
         record.status = Status.FAILED if error.status >= 500 else Status.REJECTED

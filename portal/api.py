@@ -132,6 +132,15 @@ class AnswerSerializer(serializers.Serializer):
             type(self)._bound_fields = bound
         return bound
 
+    @classmethod
+    def render(cls, instance: Any) -> dict[str, Any]:
+        """What ``cls(instance).data`` holds, as a plain dict, without making a serializer for every answer: the fields
+        are bound once per class and rendering reads nothing else of the serializer."""
+        prototype = cls.__dict__.get("_prototype")
+        if prototype is None:
+            prototype = cls._prototype = cls()
+        return prototype.to_representation(instance)
+
     def to_representation(self, instance: Any) -> dict[str, Any]:
         plan = type(self).__dict__.get("_plan")
         if plan is None:

@@ -123,4 +123,4 @@ class PublicationDetail(APIView):
             raise PortalError(
                 f"no publication {publication_id[:64]} for this instance", code="publication_not_found", status=404
             )
-        return Response(PublicationSerializer(publication).data)
+        return Response(PublicationSerializer.render(publication))

@@ -34,4 +34,4 @@ class TokenView(APIView):
         tags=["token"],
     )
     def get(self, request: Request) -> Response:
-        return Response(TokenInfoSerializer(request.auth).data)
+        return Response(TokenInfoSerializer.render(request.auth))

@@ -117,3 +117,10 @@ def test_a_missing_required_attribute_fails_as_in_drf(overrides, field):
     for render in (AnswerSerializer.to_representation, serializers.Serializer.to_representation):
         with pytest.raises(AttributeError, match=f"for field `{field}` on serializer `Everything`"):
             render(Everything(), broken)
+
+
+def test_render_gives_what_data_holds_without_a_serializer_per_answer():
+    answer = Everything.render(thing())
+    assert type(answer) is dict
+    assert list(answer.items()) == list(Everything(thing()).data.items())
+    assert Everything.render(thing(label="other"))["label"] == "other"  # nothing kept from the answer before
