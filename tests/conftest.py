@@ -78,7 +78,11 @@ def standin(standin_session):
 @pytest.fixture(autouse=True)
 def answers_rendered_as_drf_renders_them(monkeypatch):
     """Every answer rendered anywhere in the suite is also rendered by DRF's own Serializer.to_representation, and
-    must be the same, fields in the same order: portal.api.AnswerSerializer's shorter road changes nothing."""
+    must be the same, fields in the same order: portal.api.AnswerSerializer's shorter road changes nothing.
+
+    Some answers read the database as they render (a publication's pages), and a worker may write between two
+    renders of one that is running; so DRF's answer must equal the shorter road's taken just before or just after
+    it. A real difference repeats every time; a few tries tell it from a row that moved."""
     from rest_framework import serializers
 
     from portal.api import AnswerSerializer
@@ -88,8 +92,13 @@ def answers_rendered_as_drf_renders_them(monkeypatch):
     @functools.wraps(shorter_road)
     def checked(self, instance):
         answer = shorter_road(self, instance)
-        drf = serializers.Serializer.to_representation(self, instance)
-        assert list(answer.items()) == list(drf.items()), f"{type(self).__name__}: {answer!r} != DRF's {drf!r}"
-        return answer
+        for _ in range(5):
+            drf = list(serializers.Serializer.to_representation(self, instance).items())
+            if list(answer.items()) == drf:
+                return answer
+            answer = shorter_road(self, instance)
+            if list(answer.items()) == drf:
+                return answer
+        raise AssertionError(f"{type(self).__name__}: {answer!r} != DRF's {dict(drf)!r}")
 
     monkeypatch.setattr(AnswerSerializer, "to_representation", checked)
